@@ -1,0 +1,5 @@
+import sys
+
+from ropebench.cli import main
+
+sys.exit(main())

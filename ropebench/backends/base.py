@@ -1,0 +1,65 @@
+"""The one interface every RoPE backend implements."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import ClassVar
+
+from ropebench.errors import Unsupported
+from ropebench.workload import Inputs, Workload
+
+
+class Backend:
+    """A RoPE implementation that rotates query and key in place, vLLM's op convention.
+
+    Subclasses set the class attributes and implement ``available`` and ``apply``.
+    """
+
+    name: ClassVar[str]
+    label: ClassVar[str]  # shown in tables and plots
+    device_types: ClassVar[tuple[str, ...]] = ("cuda",)
+    dtypes: ClassVar[tuple[str, ...]] = ("bfloat16", "float16", "float32")
+    # Which bytes this backend really moves: "rotary" (only the rotated part, the floor's model)
+    # or "full_head" (reads and writes whole heads).
+    traffic: ClassVar[str] = "rotary"
+
+    def available(self, device_type: str = "cuda") -> tuple[bool, str]:
+        """(ok, reason). Must answer without creating a CUDA context where it can."""
+        raise NotImplementedError
+
+    def cache_dtype(self, workload: Workload):
+        """dtype of cos_sin_cache this backend is given (vLLM matches it to q; FlashInfer needs fp32)."""
+        return workload.torch_dtype
+
+    def unsupported(self, workload: Workload) -> str | None:
+        """Why this backend cannot run the workload, or None. Decided without touching CUDA."""
+        device_type = workload.device.split(":")[0]
+        if device_type not in self.device_types:
+            return f"{self.name} runs on {'/'.join(self.device_types)} only"
+        if workload.dtype not in self.dtypes:
+            return f"{self.name} does not take {workload.dtype} q/k"
+        ok, reason = self.available(device_type)
+        return None if ok else reason
+
+    def apply(self, positions, query, key, head_size: int, cos_sin_cache, is_neox: bool) -> None:
+        """Rotate query and key (key may be None) in place."""
+        raise NotImplementedError
+
+    def prepare(self, workload: Workload, inputs: Inputs) -> Callable[[], None]:
+        """An in-place call over these pre-allocated tensors; nothing is allocated by the caller."""
+        reason = self.unsupported(workload)
+        if reason:
+            raise Unsupported(reason)
+        args = (inputs.positions, inputs.query, inputs.key, workload.head_size, inputs.cos_sin_cache,
+                workload.is_neox)
+        apply = self.apply
+
+        def call():
+            apply(*args)
+
+        return call
+
+    def traffic_bytes(self, workload: Workload) -> int | None:
+        if self.traffic == "full_head":
+            return workload.full_head_bytes()
+        return workload.floor_bytes()

@@ -1,0 +1,68 @@
+"""The ``ropebench`` command: thin glue. Parse, call the library, print, return an exit code.
+
+Each sub-command lives in a module exposing ``add_arguments(parser)`` and ``run(args) -> int``;
+modules are imported only when their command runs, so ``--help`` and bad flags are instant.
+A RopeBenchError becomes one line on stderr and its exit code (2 unless it says otherwise).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from ropebench.errors import EXIT_ERROR, RopeBenchError
+
+# command -> (module, one-line help)
+COMMANDS = {
+    "run": ("ropebench.commands.run", "time RoPE backends on the seed grid (or one --single point)"),
+    "kernel-info": ("ropebench.kernels.info_command", "print a vLLM checkout's RoPE kernel traits as JSON"),
+    "build-kernel": ("ropebench.kernels.build_command", "build one vLLM commit's RoPE kernel into a wheel"),
+    "install-vllm": ("ropebench.kernels.wheels_command", "install vLLM's precompiled wheel of one exact commit"),
+    "machine": ("ropebench.asvtools.machine", "write asv's machine file with GPU, driver, CUDA and torch"),
+    "compare": ("ropebench.asvtools.compare", "compare two commits' asv results as Markdown; exit 1 on regression"),
+    "shard": ("ropebench.asvtools.shard", "split a commit range into N asv hash files"),
+    "merge": ("ropebench.asvtools.merge", "merge asv result folders from several shards"),
+    "push-results": ("ropebench.asvtools.results_branch", "commit new asv results to a results branch, safely"),
+    "fidelity": ("ropebench.fidelity", "check the timer against CUPTI, repeatability and detection power"),
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line and exit 2, as for every other user error
+        self.exit(EXIT_ERROR, f"{self.prog}: error: {message}\n")
+
+
+def _lazy_parser(argv) -> tuple[argparse.ArgumentParser, object]:
+    parser = _Parser(prog="ropebench", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    # Only the chosen command's module is imported (its arguments are needed to parse).
+    chosen = next((a for a in argv if not a.startswith("-")), None)
+    module = None
+    for name, (mod, help_) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_, description=help_)
+        if name == chosen:
+            module = importlib.import_module(mod)
+            module.add_arguments(p)
+    return parser, module
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        parser, module = _lazy_parser(argv)
+        args = parser.parse_args(argv)
+        if module is None:
+            parser.print_help()
+            return EXIT_ERROR
+        return int(module.run(args) or 0)
+    except RopeBenchError as exc:
+        print(f"ropebench: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("ropebench: interrupted (results written so far are kept)", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

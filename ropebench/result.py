@@ -1,0 +1,105 @@
+"""One measured point: workload, backend, correctness, timings and what they mean against the floor."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from ropebench.timing import Timing
+from ropebench.workload import Workload
+
+# CSV columns, documented in the README ("Reading the output").
+CSV_COLUMNS = [
+    "backend", "batch_size", "seq_len", "num_heads", "num_kv_heads", "head_size", "rotary_dim", "style",
+    "dtype", "device", "status", "reason", "correct", "rel_l2_error",
+    "method", "median_us", "p20_us", "p80_us", "samples",
+    "eager_median_us", "eager_p20_us", "eager_p80_us",
+    "speedup_vs_torch", "floor_us", "floor_bytes", "gbps", "pct_of_floor",
+    "traffic_bytes", "traffic_gbps", "copy_gbps", "rotating_sets", "cold_l2",
+    "sm_clock_mhz", "dropped_samples", "guard_flags",
+]
+
+
+@dataclass
+class Result:
+    backend: str
+    workload: Workload
+    status: str  # "ok" | "skipped" | "incorrect" | "error"
+    reason: str = ""
+    correct: bool | None = None
+    rel_l2: float | None = None
+    kernel: Timing | None = None  # graph replay on GPU, wall clock on CPU
+    eager: Timing | None = None  # host-inclusive, GPU only
+    copy_gbps: float | None = None
+    traffic_bytes: int | None = None
+    speedup_vs_torch: float | None = None
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def median_us(self) -> float:
+        return self.kernel.median_us if self.kernel else math.nan
+
+    @property
+    def floor_us(self) -> float:
+        if not self.copy_gbps:
+            return math.nan
+        return self.workload.floor_bytes() / (self.copy_gbps * 1e3)
+
+    @property
+    def gbps(self) -> float:
+        """Effective bandwidth: the floor's bytes over the measured time."""
+        t = self.median_us
+        return self.workload.floor_bytes() / (t * 1e3) if t and not math.isnan(t) else math.nan
+
+    @property
+    def pct_of_floor(self) -> float:
+        """Floor time as a percentage of measured time: 100% means at the copy-bandwidth floor."""
+        t = self.median_us
+        return 100.0 * self.floor_us / t if t and not math.isnan(t) else math.nan
+
+    @property
+    def traffic_gbps(self) -> float:
+        t = self.median_us
+        if not self.traffic_bytes or not t or math.isnan(t):
+            return math.nan
+        return self.traffic_bytes / (t * 1e3)
+
+    @property
+    def flags(self) -> list[str]:
+        out = []
+        for t in (self.kernel, self.eager):
+            if t:
+                out += [f for f in t.flags if f not in out]
+        if self.kernel and not self.kernel.cold_l2 and self.kernel.method != "cpu":
+            out.append("L2 partly warm (rotation capped)")
+        return out
+
+    def row(self) -> dict:
+        w = self.workload
+        k, e = self.kernel, self.eager
+        return {
+            "backend": self.backend, "batch_size": w.batch_size, "seq_len": w.seq_len,
+            "num_heads": w.num_heads, "num_kv_heads": w.num_kv_heads, "head_size": w.head_size,
+            "rotary_dim": w.rotary_dim, "style": w.style, "dtype": w.dtype, "device": w.device,
+            "status": self.status, "reason": self.reason,
+            "correct": "" if self.correct is None else self.correct,
+            "rel_l2_error": _fmt(self.rel_l2, ".3e"),
+            "method": k.method if k else "", "median_us": _fmt(k and k.median_us),
+            "p20_us": _fmt(k and k.p20_us), "p80_us": _fmt(k and k.p80_us),
+            "samples": len(k.samples_us) if k else "",
+            "eager_median_us": _fmt(e and e.median_us), "eager_p20_us": _fmt(e and e.p20_us),
+            "eager_p80_us": _fmt(e and e.p80_us),
+            "speedup_vs_torch": _fmt(self.speedup_vs_torch, ".3f"),
+            "floor_us": _fmt(self.floor_us), "floor_bytes": w.floor_bytes(), "gbps": _fmt(self.gbps, ".1f"),
+            "pct_of_floor": _fmt(self.pct_of_floor, ".1f"),
+            "traffic_bytes": self.traffic_bytes or "", "traffic_gbps": _fmt(self.traffic_gbps, ".1f"),
+            "copy_gbps": _fmt(self.copy_gbps, ".1f"), "rotating_sets": k.sets if k else "",
+            "cold_l2": k.cold_l2 if k else "", "sm_clock_mhz": _fmt(k and k.clock_mhz, ".0f"),
+            "dropped_samples": k.dropped if k else "", "guard_flags": "; ".join(self.flags),
+        }
+
+
+def _fmt(x, spec: str = ".3f") -> str:
+    if x is None or x is False or (isinstance(x, float) and math.isnan(x)):
+        return ""
+    return format(x, spec)

@@ -1,0 +1,185 @@
+"""Timers. Nothing but the kernel sits inside a timed region: no clone, no allocation, no sync.
+
+GPU kernel time ("graph"): the R in-place calls, one per rotating input set, are captured in one
+CUDA graph; each sample is CUDA events around one replay, divided by R. Launch overhead is thereby
+excluded (the label says so). A short spin kernel queued before each batch of replays keeps the
+GPU busy while the host queues the events and graph launches, so no host latency leaks in.
+
+GPU host-inclusive latency ("eager"): events around R back-to-back eager calls after a sync,
+divided by R: the per-call cost a caller without graphs sees, max(host dispatch, GPU time).
+
+Cold L2, the same for every backend: R rotating input sets (positions, q, k), R chosen so that
+between two uses of one set at least COLD_L2_FACTOR x L2 of other data is touched. The small cos/sin
+cache stays shared and warm, as in a model. Where memory or graph size caps R, the result says
+cold_l2=False.
+
+CPU ("cpu"): wall clock (perf_counter) around single calls.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ropebench.guard import NullMonitor, apply_guard
+
+COLD_L2_FACTOR = 2.0
+MAX_SETS = 512  # graph nodes grow with R; past this the tiniest shapes stay partly L2-warm
+MAX_ROTATION_BYTES = 8 << 30
+SAMPLES = 100
+BATCH = 10  # graph samples queued between clock readings
+SPIN_CYCLES = 200_000  # ~100 us at H200 clocks: covers the host's queueing of one batch
+COPY_BYTES = 2 << 30  # copy-bandwidth probe: 2 GiB read + 2 GiB written
+
+
+@dataclass
+class Timing:
+    method: str  # "graph" | "eager" | "cpu"
+    samples_us: list[float]
+    sets: int = 1
+    cold_l2: bool = True
+    dropped: int = 0
+    clock_mhz: float | None = None
+    flags: list[str] = field(default_factory=list)
+
+    def quantile(self, q: float) -> float:
+        return float(np.percentile(self.samples_us, 100 * q)) if self.samples_us else math.nan
+
+    @property
+    def median_us(self) -> float:
+        return self.quantile(0.5)
+
+    @property
+    def p20_us(self) -> float:
+        return self.quantile(0.2)
+
+    @property
+    def p80_us(self) -> float:
+        return self.quantile(0.8)
+
+
+def rotating_sets(set_bytes: int, l2_bytes: int, max_sets: int = MAX_SETS,
+                  max_bytes: int = MAX_ROTATION_BYTES) -> tuple[int, bool]:
+    """(R, cold): how many input sets to rotate so each launch finds its data out of L2."""
+    need = math.ceil(COLD_L2_FACTOR * l2_bytes / max(set_bytes, 1)) + 1
+    cap = max(2, min(max_sets, max_bytes // max(set_bytes, 1)))
+    sets = max(2, min(need, cap))
+    return sets, (sets - 1) * set_bytes >= COLD_L2_FACTOR * l2_bytes
+
+
+def l2_bytes(device) -> int:
+    import torch
+
+    props = torch.cuda.get_device_properties(device)
+    return int(getattr(props, "L2_cache_size", 50 << 20))
+
+
+def _guarded(method, per_call_us, clocks, monitor, sets, cold) -> Timing:
+    report = apply_guard(per_call_us, clocks, monitor.max_sm_clock_mhz(), monitor.other_processes())
+    return Timing(method=method, samples_us=report.kept, sets=sets, cold_l2=cold, dropped=report.dropped,
+                  clock_mhz=report.median_clock_mhz, flags=report.flags)
+
+
+def time_graph(calls, samples: int = SAMPLES, monitor=None, cold: bool = True) -> Timing:
+    """Kernel time per call from CUDA-graph replays (launch overhead excluded)."""
+    import torch
+
+    monitor = monitor or NullMonitor()
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        for call in calls:
+            call()
+    for _ in range(3):  # warm-up replays
+        graph.replay()
+    torch.cuda.synchronize()
+    starts = [torch.cuda.Event(enable_timing=True) for _ in range(samples)]
+    ends = [torch.cuda.Event(enable_timing=True) for _ in range(samples)]
+    clocks = []
+    for lo in range(0, samples, BATCH):
+        hi = min(lo + BATCH, samples)
+        torch.cuda._sleep(SPIN_CYCLES)
+        for i in range(lo, hi):
+            starts[i].record()
+            graph.replay()
+            ends[i].record()
+        ends[hi - 1].synchronize()
+        clocks.extend([monitor.sm_clock_mhz()] * (hi - lo))
+    per_call = [s.elapsed_time(e) * 1e3 / len(calls) for s, e in zip(starts, ends)]
+    del graph
+    return _guarded("graph", per_call, clocks, monitor, len(calls), cold)
+
+
+def time_eager(calls, samples: int = SAMPLES, monitor=None, cold: bool = True) -> Timing:
+    """Host-inclusive per-call latency of eager launches."""
+    import torch
+
+    monitor = monitor or NullMonitor()
+    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    per_call, clocks = [], []
+    for _ in range(samples):
+        torch.cuda.synchronize()
+        start.record()
+        for call in calls:
+            call()
+        end.record()
+        end.synchronize()
+        per_call.append(start.elapsed_time(end) * 1e3 / len(calls))
+        clocks.append(monitor.sm_clock_mhz())
+    return _guarded("eager", per_call, clocks, monitor, len(calls), cold)
+
+
+def time_cpu(calls, samples: int = SAMPLES, max_seconds: float = 2.0, min_samples: int = 5) -> Timing:
+    """Wall-clock time per call on the CPU, rotating over the given calls; time-boxed."""
+    per_call = []
+    deadline = time.perf_counter() + max_seconds
+    i = 0
+    while len(per_call) < samples and (len(per_call) < min_samples or time.perf_counter() < deadline):
+        call = calls[i % len(calls)]
+        t0 = time.perf_counter()
+        call()
+        per_call.append((time.perf_counter() - t0) * 1e6)
+        i += 1
+    return Timing(method="cpu", samples_us=per_call, sets=len(calls), cold_l2=False)
+
+
+_copy_gbps: dict[str, float] = {}
+
+
+def copy_bandwidth_gbps(device: str, nbytes: int = COPY_BYTES, reps: int = 20) -> float:
+    """Device-to-device copy bandwidth (bytes read + written per second), once per process."""
+    if device in _copy_gbps:
+        return _copy_gbps[device]
+    import torch
+
+    if device == "cpu":
+        src = torch.empty(nbytes // 8 // 2, dtype=torch.uint8)  # a modest buffer for CPU runs
+        dst = torch.empty_like(src)
+        times = []
+        for _ in range(5):
+            t0 = time.perf_counter()
+            dst.copy_(src)
+            times.append(time.perf_counter() - t0)
+        gbps = 2 * src.numel() / float(np.median(times)) / 1e9
+    else:
+        with torch.cuda.device(device):
+            free = torch.cuda.mem_get_info()[0]
+            n = min(nbytes, free // 4)
+            src = torch.empty(n, dtype=torch.uint8, device=device)
+            dst = torch.empty_like(src)
+            dst.copy_(src)
+            events = [(torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True))
+                      for _ in range(reps)]
+            torch.cuda.synchronize()
+            for s, e in events:
+                s.record()
+                dst.copy_(src)
+                e.record()
+            torch.cuda.synchronize()
+            ms = float(np.median([s.elapsed_time(e) for s, e in events]))
+            gbps = 2 * n / (ms * 1e-3) / 1e9
+            del src, dst
+    _copy_gbps[device] = gbps
+    return gbps
