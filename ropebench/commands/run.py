@@ -80,7 +80,9 @@ def run(args) -> int:
     from ropebench.measure import fill_speedups, measure
     from ropebench.workload import Workload, canonical_style, seed_grid
 
-    console = Console(stderr=False)
+    console = Console()
+    if not console.is_terminal:  # files and CI logs: wide enough that the table does not wrap
+        console = Console(width=150)
     if args.samples < 1:
         raise RopeBenchError("--samples must be at least 1")
     backends = parse_backends(args.backends)
@@ -97,16 +99,22 @@ def run(args) -> int:
     info = system.describe(device)
     console.print(f"[bold]ropebench run[/bold] on {system.one_line(info)}")
 
-    # Say up front which backends cannot run at all, and why.
+    # Say up front which backends cannot run at all, and why; they are left out of the grid.
     device_type = device.split(":")[0]
+    runnable = []
     for name in backends:
         b = get_backend(name)
         ok, why = b.available(device_type) if device_type in b.device_types else (
             False, f"runs on {'/'.join(b.device_types)} only")
         if not ok:
-            console.print(f"  [yellow]skipping {name}[/yellow]: {why}")
-        elif name == "vllm":
+            console.print(f"  [yellow]skipped backend {name}[/yellow]: {why}")
+            continue
+        runnable.append(name)
+        if name == "vllm":
             console.print(f"  vllm: {b.describe()}")
+    if not runnable:
+        raise RopeBenchError(f"none of the backends {', '.join(backends)} can run on {device}")
+    backends = runnable
 
     out = Path(args.save_path)
     points = []

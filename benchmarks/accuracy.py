@@ -1,0 +1,24 @@
+"""Correctness per commit: relative L2 error of each backend against the float64 reference."""
+
+from .common import BACKENDS, STYLES, MeasuredBenchmark, ask
+
+DTYPES = ["bfloat16", "float16", "float32"]
+
+
+class RoPEAccuracy(MeasuredBenchmark):
+    """Relative L2 error of the rotated q and k against float64 RoPE (lower is better), at the
+    headline head configuration (batch 4, seq 256, 32 heads, head 128, rotary 32). A wrong kernel
+    shows as a jump here (and fails its timing points, which only time correct kernels)."""
+
+    params = [BACKENDS, STYLES, DTYPES]
+    param_names = ["backend", "style", "dtype"]
+    version = "1"
+    unit = "relative L2 error"
+
+    def setup(self, server, backend, style, dtype):
+        workload = dict(batch_size=4, seq_len=256, num_heads=32, head_size=128, rotary_dim=32, style=style,
+                        dtype=dtype)
+        self.error = ask(server, "accuracy", backend, workload)["rel_l2"]
+
+    def track_rel_l2_error(self, server, backend, style, dtype):
+        return self.error

@@ -1,0 +1,64 @@
+"""``ropebench machine``: asv's machine file, with the GPU, driver, CUDA and torch versions added.
+
+asv keys results by machine name and records only CPU facts. Naming the machine after its GPU
+keeps results from different GPUs apart, and the extra keys become filters on the asv site.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+from ropebench.errors import RopeBenchError
+
+
+def default_name(info: dict) -> str:
+    """Stable across reboots and runners of one kind: the GPU model (and count), else the CPU."""
+    if info.get("gpu"):
+        slug = re.sub(r"[^a-z0-9]+", "-", info["gpu"].lower()).strip("-")
+        return slug if info.get("gpu_count", 1) <= 1 else f"{slug}-x{info['gpu_count']}"
+    cpu = re.sub(r"[^a-z0-9]+", "-", (info.get("cpu") or "cpu").lower()).strip("-")
+    return f"cpu-{cpu}"[:60]
+
+
+def machine_entry(name: str | None = None) -> tuple[str, dict]:
+    from asv.machine import Machine
+
+    from ropebench import system
+
+    info = system.describe("cuda:0")
+    name = name or default_name(info)
+    entry = dict(Machine.get_defaults())
+    entry.update(machine=name, gpu=info["gpu"] or "none", gpu_count=str(info["gpu_count"]),
+                 driver=info["driver"] or "none", cuda=info["cuda"] or "none", torch=info["torch"])
+    return name, entry
+
+
+def add_arguments(p) -> None:
+    p.add_argument("--machine", default=None, help="name to use (default: derived from the GPU model)")
+    p.add_argument("--file", default=None, help="machine file to write (default: asv's, ~/.asv-machine.json)")
+    p.add_argument("--print", action="store_true", help="print the entry as JSON instead of writing it")
+
+
+def run(args) -> int:
+    if args.machine is not None and not re.fullmatch(r"[A-Za-z0-9._-]+", args.machine):
+        raise RopeBenchError(f"machine name {args.machine!r} may hold only letters, digits, '.', '_' and '-'")
+    name, entry = machine_entry(args.machine)
+    if args.print:
+        print(json.dumps(entry, indent=1))
+        return 0
+    path = Path(args.file or os.environ.get("ASV_MACHINE_FILE") or Path.home() / ".asv-machine.json")
+    data = {}
+    if path.exists():
+        try:
+            data = json.loads(path.read_text())
+        except ValueError as exc:
+            raise RopeBenchError(f"{path} is not valid JSON: {exc}") from None
+    data[name] = entry
+    data["version"] = 1
+    path.write_text(json.dumps(data, indent=4, sort_keys=True))
+    print(f"{path}: machine {name!r}: gpu={entry['gpu']}, driver={entry['driver']}, cuda={entry['cuda']}, "
+          f"torch={entry['torch']}")
+    return 0

@@ -1,0 +1,154 @@
+"""The measurement server behind the asv suite.
+
+asv runs every parameter point in a fresh interpreter; importing torch and creating a CUDA context
+there costs seconds per point (about 6 s on the H200), far more than the kernels. So the suite's
+``setup_cache`` starts this server once per commit and environment: it imports torch, holds the
+CUDA context, and measures the points that asv's per-point processes ask for, with the same
+``ropebench.measure`` code as ``ropebench run``. The per-point processes never import torch; they
+hand the GPU samples to asv through a replay clock (see ``suite.py``), so asv's own statistics,
+``--record-samples`` and significance tests apply to real kernel times.
+
+Lifetime: the server lives in asv's setup_cache folder (its working directory) and exits when asv
+removes that folder after the last point, or after IDLE_SECONDS without requests. A lock per GPU
+makes a new server wait until the previous one has gone, so two never share a GPU.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import sys
+import tempfile
+import threading
+import time
+import traceback
+from multiprocessing.connection import Listener
+from pathlib import Path
+
+SOCKET_NAME = "ropebench.sock"
+LOG_NAME = "ropebench-server.log"
+KEY_ENV = "ROPEBENCH_SERVER_KEY"
+IDLE_SECONDS = 900
+LOCK_WAIT_SECONDS = 120
+
+
+def gpu_lock_path() -> Path:
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES", "all").replace(",", "_") or "none"
+    return Path(tempfile.gettempdir()) / f"ropebench-server-{os.getuid()}-{visible}.lock"
+
+
+class Server:
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.last_request = time.monotonic()
+        self.device = None
+        self.monitor = None
+
+    # ---- requests -------------------------------------------------------------------------------
+    def handle(self, msg: dict) -> dict:
+        kind = msg.get("kind")
+        if kind == "hello":
+            return {"ok": True, "device": self.pick_device(), "pid": os.getpid()}
+        if kind in ("time", "accuracy"):
+            return self.point(msg)
+        return {"status": "error", "reason": f"unknown request {kind!r}"}
+
+    def pick_device(self) -> str:
+        if self.device is None:
+            import torch
+
+            device = os.environ.get("ROPEBENCH_DEVICE")
+            self.device = device or ("cuda:0" if torch.cuda.is_available() else "cpu")
+        return self.device
+
+    def point(self, msg: dict) -> dict:
+        from ropebench.errors import RopeBenchError
+        from ropebench.measure import measure, skip_reason
+        from ropebench.workload import Workload
+
+        try:
+            w = Workload(device=self.pick_device(), **msg["workload"])
+        except RopeBenchError as exc:
+            return {"status": "error", "reason": str(exc)}
+        backend = msg["backend"]
+        # Decided before this point touches CUDA: a skip costs one round trip, no GPU work.
+        reason = skip_reason(w, backend)
+        if reason:
+            return {"status": "skipped", "reason": reason}
+        if msg["kind"] == "accuracy":
+            return self.accuracy(w, backend)
+        if self.monitor is None:
+            from ropebench.guard import monitor_for
+
+            self.monitor = monitor_for(w.device)
+        r = measure(w, backend, samples=msg.get("samples", 100), eager=False, monitor=self.monitor,
+                    cpu_seconds=msg.get("cpu_seconds", 2.0))
+        self.release_memory()
+        if r.status != "ok":
+            return {"status": r.status, "reason": r.reason}
+        return {"status": "ok", "samples_s": [s * 1e-6 for s in r.kernel.samples_us],
+                "flags": r.flags, "dropped": r.kernel.dropped, "rel_l2": r.rel_l2,
+                "floor_us": r.floor_us, "sets": r.kernel.sets}
+
+    def accuracy(self, w, backend: str) -> dict:
+        from ropebench.backends import get_backend
+        from ropebench.correctness import check_backend
+
+        c = check_backend(get_backend(backend), w)
+        self.release_memory()
+        return {"status": "ok" if c.ok else "incorrect", "rel_l2": c.rel_l2, "reason": c.detail}
+
+    def release_memory(self):
+        if self.device and self.device.startswith("cuda"):
+            import torch
+
+            torch.cuda.empty_cache()
+
+    # ---- lifetime ---------------------------------------------------------------------------------
+    def watchdog(self):
+        while True:
+            time.sleep(0.5)
+            gone = not self.folder.exists()
+            idle = time.monotonic() - self.last_request > IDLE_SECONDS
+            if gone or idle:
+                os._exit(0)
+
+    def serve(self, authkey: bytes):
+        lock = open(gpu_lock_path(), "w")  # noqa: SIM115 - held for the process's lifetime
+        deadline = time.monotonic() + LOCK_WAIT_SECONDS
+        while True:  # wait for a previous server on this GPU to leave
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    print("another ropebench server still holds the GPU lock; going on", flush=True)
+                    break
+                time.sleep(0.2)
+        threading.Thread(target=self.watchdog, daemon=True).start()
+        sock = self.folder / SOCKET_NAME
+        with Listener(str(sock), family="AF_UNIX", authkey=authkey) as listener:
+            print(f"listening on {sock}", flush=True)
+            while True:
+                with listener.accept() as conn:
+                    msg = conn.recv()
+                    self.last_request = time.monotonic()
+                    try:
+                        reply = self.handle(msg)
+                    except Exception as exc:  # noqa: BLE001 - report it to the point, keep serving
+                        traceback.print_exc()
+                        reply = {"status": "error", "reason": f"{type(exc).__name__}: {exc}"}
+                    conn.send(reply)
+                    self.last_request = time.monotonic()
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    folder = Path(argv[0]).resolve()
+    authkey = bytes.fromhex(os.environ.pop(KEY_ENV))
+    Server(folder).serve(authkey)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

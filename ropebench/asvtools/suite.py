@@ -1,0 +1,132 @@
+"""What the asv classes in benchmarks/ share: the server client and the replay clock.
+
+Nothing here imports torch: asv's per-point processes stay light (see server.py for why).
+
+How a GPU sample becomes an asv sample: asv times ``number=1`` call of the ``time_`` method with the
+class's ``timer``. That timer is a ReplayClock whose time advances, at each call, by the next kernel
+time measured on the GPU. So asv records exactly the measured samples, and computes its median,
+confidence interval and Mann-Whitney test on them, with no host overhead mixed in.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from multiprocessing.connection import Client
+from pathlib import Path
+
+from ropebench.asvtools.server import KEY_ENV, LOG_NAME, SOCKET_NAME
+
+START_TIMEOUT = 180
+
+
+class ReplayClock:
+    """A clock that moves only when told, by the next recorded sample (seconds)."""
+
+    def __init__(self):
+        self.now = 0.0
+        self.samples: list[float] = []
+        self.index = 0
+        self.key = None
+
+    def load(self, key, samples):
+        if key != self.key:  # asv re-runs setup before every sample: load once per point
+            self.key, self.samples, self.index = key, list(samples), 0
+
+    def time(self) -> float:
+        return self.now
+
+    def tick(self) -> None:
+        self.now += self.samples[self.index % len(self.samples)]
+        self.index += 1
+
+
+CLOCK = ReplayClock()
+
+
+def start_server() -> dict:
+    """Start the measurement server in asv's setup_cache folder (the cwd); return how to reach it."""
+    folder = Path.cwd()
+    authkey = os.urandom(16).hex()
+    env = dict(os.environ, **{KEY_ENV: authkey})
+    log = open(folder / LOG_NAME, "w")  # noqa: SIM115 - the child keeps it
+    # Own session and no inherited pipes: asv waits for setup_cache's output to close.
+    proc = subprocess.Popen([sys.executable, "-m", "ropebench.asvtools.server", str(folder)], cwd=folder,
+                            env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    info = {"address": str(folder / SOCKET_NAME), "authkey": authkey, "pid": proc.pid}
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"ropebench measurement server exited ({proc.returncode}): {_tail(folder)}")
+        if (folder / SOCKET_NAME).exists():
+            info.update(request(info, {"kind": "hello"}))
+            print(f"ropebench server {proc.pid} measuring on {info['device']}")
+            return info
+        time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError(f"ropebench measurement server did not start in {START_TIMEOUT} s: {_tail(folder)}")
+
+
+def _tail(folder: Path) -> str:
+    try:
+        return " | ".join((folder / LOG_NAME).read_text().strip().splitlines()[-5:])
+    except OSError:
+        return "(no log)"
+
+
+def request(info: dict, msg: dict) -> dict:
+    with Client(info["address"], family="AF_UNIX", authkey=bytes.fromhex(info["authkey"])) as conn:
+        conn.send(msg)
+        return conn.recv()
+
+
+_replies: dict[str, dict] = {}
+
+
+def ask(info: dict, kind: str, backend: str, workload: dict, **extra) -> dict:
+    """The server's answer for one point, asked once per process. Raises NotImplementedError for a
+    skip (asv's skip), RuntimeError when the backend is wrong or the measurement failed."""
+    key = json.dumps([kind, backend, workload], sort_keys=True)
+    if key not in _replies:
+        _replies[key] = request(info, {"kind": kind, "backend": backend, "workload": workload, **extra})
+    reply = _replies[key]
+    if reply["status"] == "skipped":
+        raise NotImplementedError(reply["reason"])
+    if kind == "accuracy" and reply["status"] == "incorrect":
+        return reply  # the error itself is the tracked value
+    if reply["status"] != "ok":
+        raise RuntimeError(f"{backend} {reply['status']}: {reply['reason']}")
+    flags = reply.get("flags") or []
+    if flags and os.environ.get("ROPEBENCH_GUARD", "strict").lower() == "strict":
+        # A throttled or shared GPU gives numbers we would not trust: record a failure, not them.
+        raise RuntimeError("measurement not trusted: " + "; ".join(flags))
+    if flags:
+        print("ropebench guard: " + "; ".join(flags), file=sys.stderr)
+    return reply
+
+
+class MeasuredBenchmark:
+    """Base of the suite's classes: asv timing attributes for replayed GPU samples, one shared
+    setup_cache (one server per commit and environment, whichever classes are selected)."""
+
+    rounds = 1  # all samples come from one measurement; more rounds would only repeat it
+    number = 1
+    warmup_time = 0.0  # the server warms up before timing
+    min_run_count = 1
+    repeat = (1, 1, 1e9)  # replaced in setup by the number of samples the server returns
+    timeout = 600  # per point: room for a FlashInfer JIT compile on first use
+    timer = staticmethod(CLOCK.time)
+    samples = 100
+
+    def setup_cache(self):
+        return start_server()
+
+    def load(self, info: dict, backend: str, workload: dict) -> None:
+        reply = ask(info, "time", backend, workload, samples=self.samples)
+        n = len(reply["samples_s"])
+        self.repeat = (n, n, 1e9)
+        CLOCK.load((backend, json.dumps(workload, sort_keys=True)), reply["samples_s"])
