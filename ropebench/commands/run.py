@@ -53,9 +53,22 @@ def add_arguments(p) -> None:
     e.add_argument("--num-kv-heads", type=int, default=None, help="GQA: key heads (default: num heads)")
     e.add_argument("--max-position", type=int, default=8192)
     e.add_argument("--single", action="store_true", help="only the configuration the flags name, not the grid")
+    e.add_argument("--grid-batch", default="1,4,16,64", help="grid batch sizes (default the seed's 1,4,16,64)")
+    e.add_argument("--grid-seq-len", default="64,128,256,512,1024", help="grid seq_lens (default the seed's)")
+    e.add_argument("--grid-heads", default="32,48", help="grid head counts (default the seed's 32,48)")
     e.add_argument("--samples", type=int, default=100, help="timing samples per point (default 100)")
     e.add_argument("--no-eager", action="store_true", help="skip the host-inclusive eager timing")
     e.add_argument("--vllm-op", default=None, help="folder of a kernel built by build-kernel (else auto-detect)")
+
+
+def _int_list(text: str, flag: str) -> list[int]:
+    try:
+        values = [int(v) for v in str(text).split(",") if v.strip()]
+    except ValueError:
+        raise RopeBenchError(f"{flag} takes comma-separated integers, got {text!r}") from None
+    if not values:
+        raise RopeBenchError(f"{flag} is empty")
+    return values
 
 
 def _device(text: str) -> str:
@@ -116,10 +129,13 @@ def run(args) -> int:
         raise RopeBenchError(f"none of the backends {', '.join(backends)} can run on {device}")
     backends = runnable
 
+    grid = (_int_list(args.grid_batch, "--grid-batch"), _int_list(args.grid_seq_len, "--grid-seq-len"),
+            _int_list(args.grid_heads, "--grid-heads"))
     out = Path(args.save_path)
     points = []
     for style in styles:
-        shapes = [base.replace(style=style)] if args.single else seed_grid(base.replace(style=style))
+        shapes = [base.replace(style=style)] if args.single else seed_grid(
+            base.replace(style=style), batch=grid[0], seq_len=grid[1], heads=grid[2])
         points += [(w, b) for w in shapes for b in backends]
     csv_log = report.CsvLog(out / "rope.csv")
     monitor = monitor_for(device)
@@ -150,9 +166,10 @@ def run(args) -> int:
         if any(r.status == "ok" for r in rs) and not args.single:
             report.plot_latency(rs, out / f"rope-perf-{style}.png", title)
             report.plot_floor(rs, out / f"rope-floor-{style}.png", title)
-    method = "CUDA-graph replay, launch overhead excluded" if device != "cpu" else "wall clock"
-    console.print(f"kernel time: {method}; cold L2 by rotating input sets. floor: rotated q/k bytes read + "
-                  f"written once at the measured copy bandwidth ({info['copy_gbps'] or 0:.0f} GB/s).")
+    method = ("CUDA-graph replay (launch overhead excluded), cold L2 by rotating input sets; eager: host-inclusive"
+              if device != "cpu" else "wall clock per call")
+    console.print(f"kernel time: {method}. floor: rotated q/k bytes read + written once at the measured copy "
+                  f"bandwidth ({info['copy_gbps'] or 0:.0f} GB/s).")
     console.print(f"wrote {out / 'rope.csv'}, {out / 'run.json'} and plots in {out}/")
     bad = [r for r in results if r.status in ("incorrect", "error")]
     return 1 if bad else 0

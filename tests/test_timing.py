@@ -1,0 +1,35 @@
+"""Timer logic that runs anywhere: L2 rotation sizing, statistics, the CPU timer."""
+
+import time
+
+from ropebench import timing
+
+
+def test_rotating_sets_make_reuse_distance_exceed_twice_l2():
+    l2 = 60 << 20
+    for set_bytes in (1 << 20, 7 << 20, 50 << 20, 200 << 20, 1600 << 20):
+        sets, cold = timing.rotating_sets(set_bytes, l2)
+        assert sets >= 2
+        assert cold == ((sets - 1) * set_bytes >= timing.COLD_L2_FACTOR * l2)
+        assert cold  # these sizes fit under the caps
+    # A decode-sized set hits the cap and is reported as not cold.
+    sets, cold = timing.rotating_sets(16 << 10, l2)
+    assert sets == timing.MAX_SETS and not cold
+
+
+def test_rotating_sets_respect_memory_cap():
+    sets, _ = timing.rotating_sets(3 << 30, 60 << 20, max_bytes=8 << 30)
+    assert sets == 2
+
+
+def test_timing_quantiles():
+    t = timing.Timing("graph", [float(x) for x in range(1, 101)])
+    assert t.median_us == 50.5
+    assert abs(t.p20_us - 20.8) < 1e-9 and abs(t.p80_us - 80.2) < 1e-9
+
+
+def test_cpu_timer_times_each_call():
+    calls = [lambda: time.sleep(0.002)] * 2
+    t = timing.time_cpu(calls, samples=10, max_seconds=5)
+    assert len(t.samples_us) == 10
+    assert 1900 < t.median_us < 20000
