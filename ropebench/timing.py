@@ -83,11 +83,10 @@ def _guarded(method, per_call_us, clocks, monitor, sets, cold) -> Timing:
                   clock_mhz=report.median_clock_mhz, flags=report.flags)
 
 
-def time_graph(calls, samples: int = SAMPLES, monitor=None, cold: bool = True) -> Timing:
-    """Kernel time per call from CUDA-graph replays (launch overhead excluded)."""
+def capture_graph(calls):
+    """One CUDA graph holding the R calls in order; replayed as one unit."""
     import torch
 
-    monitor = monitor or NullMonitor()
     graph = torch.cuda.CUDAGraph()
     with torch.cuda.graph(graph):
         for call in calls:
@@ -95,6 +94,14 @@ def time_graph(calls, samples: int = SAMPLES, monitor=None, cold: bool = True) -
     for _ in range(3):  # warm-up replays
         graph.replay()
     torch.cuda.synchronize()
+    return graph
+
+
+def replay_samples(graph, calls_per_replay: int, samples: int = SAMPLES, monitor=None) -> tuple[list, list]:
+    """(per-call µs, SM clock per sample) from events around each replay."""
+    import torch
+
+    monitor = monitor or NullMonitor()
     starts = [torch.cuda.Event(enable_timing=True) for _ in range(samples)]
     ends = [torch.cuda.Event(enable_timing=True) for _ in range(samples)]
     clocks = []
@@ -107,7 +114,15 @@ def time_graph(calls, samples: int = SAMPLES, monitor=None, cold: bool = True) -
             ends[i].record()
         ends[hi - 1].synchronize()
         clocks.extend([monitor.sm_clock_mhz()] * (hi - lo))
-    per_call = [s.elapsed_time(e) * 1e3 / len(calls) for s, e in zip(starts, ends)]
+    per_call = [s.elapsed_time(e) * 1e3 / calls_per_replay for s, e in zip(starts, ends)]
+    return per_call, clocks
+
+
+def time_graph(calls, samples: int = SAMPLES, monitor=None, cold: bool = True) -> Timing:
+    """Kernel time per call from CUDA-graph replays (launch overhead excluded)."""
+    monitor = monitor or NullMonitor()
+    graph = capture_graph(calls)
+    per_call, clocks = replay_samples(graph, len(calls), samples, monitor)
     del graph
     return _guarded("graph", per_call, clocks, monitor, len(calls), cold)
 

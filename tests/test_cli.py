@@ -101,3 +101,23 @@ def test_is_neox_style_false_means_gptj(cli, tmp_path):
     assert p.returncode == 0, p.stderr
     row = next(csv.DictReader((tmp_path / "rope.csv").open()))
     assert row["style"] == "gptj"
+
+
+@pytest.mark.skipif(HAS_GPU, reason="checks the refusal on a machine without a GPU")
+def test_fidelity_refuses_without_gpu(cli):
+    p = cli("fidelity")
+    assert p.returncode == 2
+    assert "fidelity measures a GPU and this machine has none" in p.stderr
+    assert "Traceback" not in p.stderr and len(p.stderr.strip().splitlines()) == 1
+
+
+def test_fidelity_slow_copy_delays_each_block_once():
+    from ropebench.fidelity import slow_copy
+
+    src = ("template <typename scalar_t, bool IS_NEOX>\n__global__ void rotary_embedding_kernel(\n"
+           "    const int64_t* positions, scalar_t* query) {\n  body();\n}\n")
+    out = slow_copy(src, 150)
+    assert out.count("__nanosleep(150)") == 1 and out.index("__nanosleep") > out.index("query) {")
+    assert out.replace(out[out.index("\n  // ropebench"):out.index("__syncthreads();\n") + 17], "") == src
+    with pytest.raises(ValueError, match="no rotary_embedding_kernel"):
+        slow_copy("void f() {}", 1)

@@ -1,0 +1,32 @@
+# The two set-up commands of the README: `make bench` and `make test`. Each creates what it needs.
+PY ?= python3
+VENV ?= .venv
+CUDA_VENV ?= .venv-cuda
+ARGS ?=
+
+.PHONY: bench test lint test-cuda-build clean
+
+# Time the three backends on the seed grid (both styles) on this machine's GPU, or torch on the CPU.
+bench:
+	scripts/venv.sh $(VENV) gpu
+	$(VENV)/bin/ropebench run --styles neox,gptj $(ARGS)
+
+# Everything CI runs: lint, the test suite (real asv runs included), and nvcc builds of GPU fixtures
+# against a CUDA-enabled torch (no GPU needed).
+test: lint
+	$(VENV)/bin/python -m pytest -q -m "not cuda_build" --durations=15
+	$(MAKE) test-cuda-build
+
+lint:
+	scripts/venv.sh $(VENV) test
+	$(VENV)/bin/ruff check ropebench benchmarks tests scripts
+	$(VENV)/bin/actionlint .github/workflows/*.yml
+	$(VENV)/bin/zizmor --offline .github/workflows/
+
+# A second venv with PyPI's CUDA torch (a 5.5 GB wheel) only for compiling and linking CUDA fixtures.
+test-cuda-build:
+	scripts/venv.sh $(CUDA_VENV) test torch
+	CUDA_HOME=$${CUDA_HOME:-/usr/local/cuda} $(CUDA_VENV)/bin/python -m pytest -q -m cuda_build
+
+clean:
+	rm -rf $(VENV) $(CUDA_VENV) .asv out
