@@ -39,7 +39,7 @@ class KernelOp:
         return self.traits.get("key_optional", False)
 
     def describe(self) -> str:
-        commit = (self.info.get("commit") or "unknown commit")[:12]
+        commit = (self.info.get("commit") or "")[:12] or "unknown commit"
         where = f"built kernel ({self.info.get('abi', self.traits.get('abi', '?'))} ABI, {commit})" \
             if self.source == "build" else f"installed vLLM {self.info.get('version', '')}".strip()
         return f"{where} on {self.device}"

@@ -1,0 +1,351 @@
+"""Build one vLLM checkout's RoPE kernel into an installable wheel (``ropebench build-kernel``).
+
+Steps: read the kernel (source.py), copy it and its include closure into a private temp folder
+keeping relative paths, generate the one-op binding (binding.py), compile it in a child process
+with ``torch.utils.cpp_extension.load`` (so nvcc/g++ flags come from torch, and a library that does
+not load is a failed build), then package ``ropebench_vllm_kernel`` (the library + build.json) as a
+wheel and move it into the output folder atomically. Compiled libraries are cached by a key of the
+source hash, torch/CUDA versions, arch and flags; a cache hit only re-packages the wheel.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from ropebench.errors import RopeBenchError
+from ropebench.kernels import binding
+from ropebench.kernels.loader import PACKAGE
+from ropebench.kernels.source import OP_NAME, KernelSource, read_kernel
+from ropebench.kernels.wheel import write_wheel
+
+BUILDER_VERSION = "1"  # bump when the binding or the wheel layout changes: it is part of the cache key
+BASE_VERSION = "0.1.0"
+ENV_CACHE = "ROPEBENCH_CACHE"
+DEVICES = ("auto", "cuda", "cpu")
+
+# Host-compiler ISA flags for CPU kernels, as vLLM's CPU CMake picks them: (cpu flag, gcc flags).
+# vLLM's cpu_types.hpp selects its vector code from the macros these flags define.
+CPU_ISA = (
+    ("avx512f", ("-mavx512f", "-mavx512vl", "-mavx512bw", "-mavx512dq", "-mf16c")),
+    ("avx512_bf16", ("-mavx512bf16",)),
+)
+CPU_ISA_FALLBACK = (("avx2", ("-mavx2", "-mfma", "-mf16c")),)  # only without avx512f
+CPU_EXTRA = ("-fopenmp",)  # vLLM's CPU kernels parallelize with OpenMP
+
+_ARCH = re.compile(r"^(?:sm_|compute_)?(\d+?)\.?(\d)([af]?)(\+PTX)?$", re.I)
+
+
+class BuildFailed(RopeBenchError):
+    """The compiler or the loader refused the kernel; the full log is in a file."""
+
+
+@dataclass
+class BuildResult:
+    wheel: Path
+    cached: bool
+    log: Path | None
+    info: dict
+    seconds: float
+
+
+def default_cache_dir() -> Path:
+    env = os.environ.get(ENV_CACHE)
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "ropebench" / "kernels"
+
+
+def resolve_device(device: str) -> str:
+    if device not in DEVICES:
+        raise RopeBenchError(f"unknown device {device!r}; choose one of {', '.join(DEVICES)}")
+    if device != "auto":
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def normalize_arch(text: str) -> str:
+    """'9.0', '90', 'sm_90', '9.0a', '8.0;9.0+PTX' -> torch's TORCH_CUDA_ARCH_LIST form."""
+    items = [t for t in re.split(r"[;,\s]+", str(text).strip()) if t]
+    out = []
+    for item in items:
+        m = _ARCH.match(item)
+        if not m:
+            raise RopeBenchError(f"cannot read CUDA arch {item!r}; write it like 9.0, 90 or sm_90")
+        out.append(f"{int(m.group(1))}.{m.group(2)}{m.group(3).lower()}{'+PTX' if m.group(4) else ''}")
+    if not out:
+        raise RopeBenchError("empty CUDA arch")
+    return ";".join(out)
+
+
+def resolve_arch(arch: str | None, device: str) -> str | None:
+    """--arch, else $TORCH_CUDA_ARCH_LIST, else the local GPU's (torch's own order); None on CPU."""
+    if device == "cpu":
+        return None
+    if arch:
+        return normalize_arch(arch)
+    env = os.environ.get("TORCH_CUDA_ARCH_LIST")
+    if env and env.strip():
+        return normalize_arch(env)
+    import torch
+
+    if torch.cuda.is_available():
+        major, minor = torch.cuda.get_device_capability()
+        return f"{major}.{minor}"
+    raise RopeBenchError("no GPU here to read the CUDA arch from: pass --arch (e.g. 9.0), set "
+                         "TORCH_CUDA_ARCH_LIST, or build the CPU kernel with --device cpu")
+
+
+def cpu_isa_flags() -> list[str]:
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return []
+    m = re.search(r"^flags\s*:(.*)$", text, re.M)
+    have = set(m.group(1).split()) if m else set()
+    flags = [f for cpu, fl in CPU_ISA if cpu in have for f in fl]
+    if "avx512f" not in have:
+        flags += [f for cpu, fl in CPU_ISA_FALLBACK if cpu in have for f in fl]
+    return flags
+
+
+def pip_cuda_include_dirs() -> list[str]:
+    """CUDA headers shipped by pip packages (nvidia/*/include): torch's headers may need them
+    (e.g. cusparse.h) when the system toolkit lacks them. Searched last (-idirafter)."""
+    found = []
+    for entry in sys.path:
+        base = Path(entry) / "nvidia"
+        if base.is_dir():
+            found += sorted(str(p) for p in base.glob("*/include") if p.is_dir())
+    return list(dict.fromkeys(found))
+
+
+def cuda_home() -> str | None:
+    home = os.environ.get("CUDA_HOME") or os.environ.get("CUDA_PATH")
+    if home:
+        return home
+    # torch guesses from `which nvcc`, which may be a wrapper outside the toolkit root.
+    return "/usr/local/cuda" if Path("/usr/local/cuda/bin/nvcc").exists() else None
+
+
+def nvcc_version(home: str | None) -> str | None:
+    nvcc = Path(home) / "bin" / "nvcc" if home else None
+    if not nvcc or not nvcc.exists():
+        return None
+    try:
+        out = subprocess.run([str(nvcc), "--version"], capture_output=True, text=True, timeout=60).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    m = re.search(r"V(\d+\.\d+\.\d+)", out) or re.search(r"release (\d+\.\d+)", out)
+    return m.group(1) if m else None
+
+
+def source_hash(src: KernelSource) -> str:
+    h = hashlib.sha256(f"ropebench-kernel {src.device}\n".encode())
+    for rel in sorted(src.files):
+        h.update(rel.encode() + b"\0" + (src.root / rel).read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def git_commit(root: Path) -> tuple[str | None, bool]:
+    """(HEAD sha, dirty) when root is the top of a git work tree, else (None, False)."""
+    def git(*args):
+        return subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, timeout=60)
+
+    try:
+        top = git("rev-parse", "--show-toplevel")
+        if top.returncode or Path(top.stdout.strip()).resolve() != root.resolve():
+            return None, False
+        sha = git("rev-parse", "HEAD").stdout.strip()
+        dirty = bool(git("status", "--porcelain", "--", "csrc").stdout.strip())
+    except (OSError, subprocess.SubprocessError):
+        return None, False
+    return (sha if re.fullmatch(r"[0-9a-f]{40}", sha) else None), dirty
+
+
+def compile_flags(src: KernelSource, device: str) -> dict:
+    """Flags beyond torch's own, without machine-specific paths (they enter the cache key)."""
+    abi = binding.ABIS[src.abi]
+    cflags = ["-O3", *abi.cflags]
+    cuda_cflags: list[str] = []
+    ldflags: list[str] = []
+    if device == "cpu":
+        cflags += [*cpu_isa_flags(), *CPU_EXTRA]
+        ldflags += list(CPU_EXTRA)
+    else:
+        cflags += list(abi.cuda_defines)
+        cuda_cflags = ["-O3", *abi.cflags, *abi.cuda_defines]
+    return {"cflags": cflags, "cuda_cflags": cuda_cflags, "ldflags": ldflags, "include_dirs": ["csrc"]}
+
+
+def _first_error(log: str) -> str:
+    for line in log.splitlines():
+        if re.search(r"\berror\b|undefined symbol|fatal", line, re.I) and "ninja: build stopped" not in line:
+            return " ".join(line.split())[:300]
+    lines = [ln for ln in log.splitlines() if ln.strip()]
+    return " ".join(lines[-1].split())[:300] if lines else "no output"
+
+
+def _copy_atomically(src_file: Path, dest_dir: Path) -> Path:
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    final = dest_dir / src_file.name
+    partial = dest_dir / f".{src_file.name}.partial-{os.getpid()}"
+    shutil.copyfile(src_file, partial)
+    os.replace(partial, final)
+    return final
+
+
+def build_kernel(checkout, out_dir, device: str = "auto", arch: str | None = None,
+                 cache_dir=None, use_cache: bool = True, verbose: bool = False) -> BuildResult:
+    started = time.monotonic()
+    root = Path(checkout)
+    device = resolve_device(device)
+    src = read_kernel(root, device)
+    import torch
+
+    if device == "cuda" and torch.version.cuda is None:
+        raise RopeBenchError(f"torch {torch.__version__} has no CUDA build: cannot build a CUDA kernel "
+                             "(use --device cpu, or a CUDA-enabled torch)")
+    arch = resolve_arch(arch, device)
+    home = cuda_home() if device == "cuda" else None
+    shash = source_hash(src)
+    namespace = f"rb_{shash[:10]}"
+    library = f"{namespace}.so"
+    flags = compile_flags(src, device)
+    commit, dirty = git_commit(root)
+    record = {
+        "namespace": namespace, "library": library, "op": OP_NAME, "device": device,
+        "traits": src.info(), "abi": src.abi, "kernel": src.kernel, "schema": src.schema,
+        "flags": flags, "torch": torch.__version__, "torch_cuda": torch.version.cuda,
+        "cuda": nvcc_version(home) if device == "cuda" else None,
+        "arch": arch if device == "cuda" else platform.machine(),
+        "source_hash": shash, "builder_version": BUILDER_VERSION,
+        "python": platform.python_version(),
+    }
+    key_fields = {k: record[k] for k in ("source_hash", "device", "abi", "flags", "torch", "torch_cuda",
+                                         "cuda", "arch", "builder_version")}
+    cache_key = hashlib.sha256(json.dumps(key_fields, sort_keys=True).encode()).hexdigest()[:20]
+    record["cache_key"] = cache_key
+    cache = Path(cache_dir).expanduser() if cache_dir else default_cache_dir()
+    entry = cache / cache_key
+    out_dir = Path(out_dir)
+
+    log_path = None
+    cached = use_cache and (entry / library).is_file() and (entry / "build.json").is_file()
+    if cached:
+        record.update({k: v for k, v in json.loads((entry / "build.json").read_text()).items()
+                       if k in ("built_at", "build_seconds")})
+    else:
+        log_path, lib_bytes = _compile(src, record, home, cache, verbose)
+        record["built_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        record["build_seconds"] = round(time.monotonic() - started, 1)
+        if use_cache:
+            tmp_entry = Path(tempfile.mkdtemp(prefix=f".{cache_key}.", dir=_mkdir(cache)))
+            (tmp_entry / library).write_bytes(lib_bytes)
+            (tmp_entry / "build.json").write_text(json.dumps(record, indent=2) + "\n")
+            try:
+                os.replace(tmp_entry, entry)
+            except OSError:  # a concurrent build got there first: theirs is as good
+                shutil.rmtree(tmp_entry, ignore_errors=True)
+        lib_source = lib_bytes
+    if cached:
+        lib_source = (entry / library).read_bytes()
+
+    record["commit"] = commit
+    record["dirty"] = dirty
+    version = f"{BASE_VERSION}+{shash[:10]}"
+    files = {
+        f"{PACKAGE}/__init__.py": _PACKAGE_INIT.encode(),
+        f"{PACKAGE}/build.json": (json.dumps(record, indent=2) + "\n").encode(),
+        f"{PACKAGE}/{library}": lib_source,
+    }
+    with tempfile.TemporaryDirectory(prefix="ropebench-wheel-") as tmp:
+        built = write_wheel(Path(tmp), PACKAGE, version, files,
+                            summary=f"vLLM RoPE kernel {src.kernel} ({(commit or 'no commit')[:12]}), "
+                                    f"built by ropebench")
+        final = _copy_atomically(built, out_dir)
+    return BuildResult(wheel=final, cached=cached, log=log_path, info=record,
+                       seconds=time.monotonic() - started)
+
+
+def _mkdir(p: Path) -> Path:
+    p.mkdir(parents=True, exist_ok=True)
+    return p
+
+
+def _compile(src: KernelSource, record: dict, home: str | None, cache: Path, verbose: bool):
+    """Compile in a child process; return (log path, library bytes) or raise BuildFailed."""
+    logs = _mkdir(cache / "logs")
+    log_path = logs / f"{record['namespace']}-{record['device']}-{time.strftime('%Y%m%d-%H%M%S')}.log"
+    with tempfile.TemporaryDirectory(prefix="ropebench-build-") as tmp:
+        tmp = Path(tmp)
+        tree = tmp / "src"
+        for rel in src.files:
+            (tree / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src.root / rel, tree / rel)
+        binding_file = tree / f"rb_binding{binding.SOURCE_SUFFIX[src.device]}"
+        binding_file.write_text(binding.binding_source(src, record["namespace"], src.kernel))
+        flags = record["flags"]
+        cflags, cuda_cflags = list(flags["cflags"]), list(flags["cuda_cflags"])
+        if src.device == "cuda":
+            for inc in pip_cuda_include_dirs():
+                cflags += ["-idirafter", inc]
+                cuda_cflags += ["-Xcompiler", f"-idirafter,{inc}"]
+        spec = {
+            "name": record["namespace"], "sources": [str(binding_file)],
+            "extra_cflags": cflags, "extra_cuda_cflags": cuda_cflags, "extra_ldflags": flags["ldflags"],
+            "extra_include_paths": [str(tree / d) for d in flags["include_dirs"]],
+            "build_directory": str(_mkdir(tmp / "build")), "with_cuda": src.device == "cuda",
+        }
+        (tmp / "spec.json").write_text(json.dumps(spec))
+        env = dict(os.environ)
+        if src.device == "cuda":
+            env["TORCH_CUDA_ARCH_LIST"] = record["arch"]
+            if home:
+                env["CUDA_HOME"] = home
+        cmd = [sys.executable, "-m", "ropebench.kernels._compile", str(tmp / "spec.json")]
+        with open(log_path, "w") as log:
+            log.write(f"# ropebench build-kernel: {src.root} {src.kernel} ({src.device}, {src.abi})\n"
+                      f"# {' '.join(cmd)}\n# spec: {json.dumps(spec)}\n")
+            log.flush()
+            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, text=True)
+            for line in proc.stdout:
+                log.write(line)
+                if verbose:
+                    sys.stderr.write(line)
+            rc = proc.wait()
+        text = log_path.read_text(errors="replace")
+        lib = Path(spec["build_directory"]) / record["library"]
+        if rc != 0 or not lib.is_file():
+            raise BuildFailed(f"building {src.kernel} failed: {_first_error(text)} "
+                              f"(full compiler log: {log_path})")
+        return log_path, lib.read_bytes()
+
+
+_PACKAGE_INIT = '''"""One vLLM commit's RoPE kernel, built by ``ropebench build-kernel``.
+
+``build.json`` beside this file says which op it registers (namespace, library, schema), from
+which source and commit, and with which compiler flags and torch/CUDA versions.
+ropebench.kernels.loader finds and loads it; importing this package loads nothing.
+"""
+
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def build_info() -> dict:
+    import json
+
+    return json.loads((HERE / "build.json").read_text())
+'''

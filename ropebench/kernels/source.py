@@ -1,0 +1,295 @@
+"""Read one vLLM checkout's RoPE kernel: where it is, its host signature, its traits, its include
+closure and the op schema the builder registers. Pure text work: no torch, no compiler.
+
+Eras differ only in data: the candidate paths below, and the host signature's parameters. Each
+trait is a row of ``TRAITS`` (a name and how to read it off the parsed signature); each parameter
+the op may take is a row of ``PARAMS`` (its schema type, mutation and default). Nothing here
+branches on an era name.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from ropebench.errors import EXIT_NO_KERNEL, RopeBenchError
+
+# Where each device's RoPE kernel has lived, newest layout first. The first file holding a host
+# definition wins.
+KERNEL_PATHS = {
+    "cuda": ("csrc/libtorch_stable/pos_encoding_kernels.cu", "csrc/pos_encoding_kernels.cu"),
+    "cpu": ("csrc/libtorch_stable/cpu/pos_encoding.cpp", "csrc/cpu/pos_encoding.cpp"),
+}
+# Quoted includes resolve against the including file's folder, then these (the builder passes
+# -I<copy>/csrc, as vLLM's CMake does).
+INCLUDE_ROOTS = ("csrc",)
+# Host functions the op can wrap (``batched_rotary_embedding`` is a different op and is ignored).
+FUNCTIONS = ("rotary_embedding", "rotary_embedding_neox")
+OP_NAME = "rotary_embedding"  # what the builder registers, in every era
+
+
+class NoKernel(RopeBenchError):
+    """No RoPE kernel in the checkout, or a host signature we cannot read (exit 3)."""
+
+    exit_code = EXIT_NO_KERNEL
+
+
+@dataclass(frozen=True)
+class Param:
+    """How one host parameter appears in the op schema."""
+
+    schema_type: str  # "Tensor", "int" or "bool" (optional-ness comes from the C++ type)
+    mutable: bool = False
+    default: str | None = None
+
+
+# Every parameter a rotary_embedding host function has had, in any era. An unknown name is an
+# unreadable signature: better exit 3 than register a wrong schema.
+PARAMS = {
+    "positions": Param("Tensor"),
+    "query": Param("Tensor", mutable=True),
+    "key": Param("Tensor", mutable=True),
+    "head_size": Param("int"),
+    "cos_sin_cache": Param("Tensor"),
+    "is_neox": Param("bool"),
+    "rope_dim_offset": Param("int", default="0"),
+    "inverse": Param("bool", default="False"),
+}
+REQUIRED = ("positions", "query", "key", "head_size", "cos_sin_cache")
+
+# C++ parameter types -> (schema type, optional?, ABI), tried in order on the normalized type.
+_TENSOR = r"(?:torch::|at::)?(?P<stable>stable::)?Tensor"
+CPP_TYPES = (
+    (re.compile(rf"^(?:const )?(?:std|c10)::optional<{_TENSOR}>&?$"), "Tensor", True),
+    (re.compile(rf"^(?:const )?{_TENSOR}&?$"), "Tensor", False),
+    (re.compile(r"^(?:const )?(?:std::)?int64_t$"), "int", False),
+    (re.compile(r"^(?:const )?int$"), "int", False),
+    (re.compile(r"^(?:const )?bool$"), "bool", False),
+)
+
+
+@dataclass(frozen=True)
+class HostParam:
+    name: str
+    cpp_type: str  # normalized C++ type text, e.g. "int64_t", "std::optional<torch::Tensor>"
+    schema_type: str
+    optional: bool
+    stable: bool
+
+
+@dataclass(frozen=True)
+class Signature:
+    function: str
+    params: tuple[HostParam, ...]
+
+    def has(self, name: str) -> bool:
+        return any(p.name == name for p in self.params)
+
+    def param(self, name: str) -> HostParam:
+        return next(p for p in self.params if p.name == name)
+
+
+# The traits kernel-info reports, in order: (key, how to read it off the signature).
+TRAITS = (
+    ("abi", lambda s: "stable" if any(p.stable for p in s.params) else "legacy"),
+    ("function", lambda s: s.function),
+    ("is_neox_arg", lambda s: s.has("is_neox")),
+    ("key_optional", lambda s: s.param("key").optional),
+    ("rope_dim_offset", lambda s: s.has("rope_dim_offset")),
+    ("inverse", lambda s: s.has("inverse")),
+    ("head_size_type", lambda s: s.param("head_size").cpp_type.replace("const ", "").replace("std::", "")),
+)
+
+
+@dataclass(frozen=True)
+class KernelSource:
+    """One checkout's RoPE kernel, as kernel-info prints it plus what the builder needs."""
+
+    root: Path
+    device: str  # "cuda" or "cpu"
+    kernel: str  # path relative to root
+    signature: Signature
+    includes: tuple[str, ...]  # the quoted-include closure, relative to root, sorted
+
+    @property
+    def traits(self) -> dict:
+        return {name: read(self.signature) for name, read in TRAITS}
+
+    @property
+    def abi(self) -> str:
+        return self.traits["abi"]
+
+    @property
+    def schema(self) -> str:
+        return schema_for(self.signature)
+
+    @property
+    def files(self) -> tuple[str, ...]:
+        """Every file the build copies: the kernel and its include closure."""
+        return (self.kernel, *self.includes)
+
+    def info(self) -> dict:
+        """The kernel-info object: exactly the documented keys."""
+        t = self.traits
+        return {"kernel": self.kernel, "abi": t["abi"], "function": t["function"],
+                "is_neox_arg": t["is_neox_arg"], "key_optional": t["key_optional"],
+                "rope_dim_offset": t["rope_dim_offset"], "inverse": t["inverse"],
+                "head_size_type": t["head_size_type"], "includes": list(self.includes),
+                "schema": self.schema}
+
+
+# ---- text helpers -----------------------------------------------------------------------------
+_COMMENT_OR_STRING = re.compile(r'//[^\n]*|/\*.*?\*/|"(?:\\.|[^"\\\n])*"|\'(?:\\.|[^\'\\\n])*\'', re.S)
+
+
+def strip_comments(text: str) -> str:
+    """C/C++ text with comments blanked (newlines kept); string literals are left as they are."""
+
+    def repl(m):
+        s = m.group(0)
+        if s.startswith(("//", "/*")):
+            return " " + "\n" * s.count("\n")
+        return s
+
+    return _COMMENT_OR_STRING.sub(repl, text)
+
+
+def _normalize_type(text: str) -> str:
+    """Collapse spaces: 'const torch::Tensor &' -> 'const torch::Tensor&'."""
+    return re.sub(r"\s*([<>&:,*])\s*", r"\1", " ".join(text.split()))
+
+
+def _split_top_level(text: str) -> list[str]:
+    parts, depth, cur = [], 0, []
+    for ch in text:
+        if ch in "<([{":
+            depth += 1
+        elif ch in ">)]}":
+            depth -= 1
+        if ch == "," and depth == 0:
+            parts.append("".join(cur))
+            cur = []
+        else:
+            cur.append(ch)
+    if "".join(cur).strip():
+        parts.append("".join(cur))
+    return parts
+
+
+_HOST_DEF = re.compile(r"(?<![\w:])void\s+(" + "|".join(FUNCTIONS) + r")\s*\(")
+
+
+def find_host_definition(text: str) -> tuple[str, str] | None:
+    """(function name, parameter text) of the first host *definition* (a body follows), or None."""
+    code = strip_comments(text)
+    for m in _HOST_DEF.finditer(code):
+        depth, i = 1, m.end()
+        while i < len(code) and depth:
+            depth += {"(": 1, ")": -1}.get(code[i], 0)
+            i += 1
+        if depth:
+            return None
+        rest = code[i:].lstrip()
+        if rest.startswith("{"):  # a definition; ";" would be a declaration
+            return m.group(1), code[m.end(): i - 1]
+    return None
+
+
+def parse_signature(function: str, params_text: str, where: str) -> Signature:
+    params = []
+    for raw in _split_top_level(params_text):
+        decl = raw.split("=")[0].strip()  # drop a default value
+        m = re.match(r"^(.*?)([A-Za-z_]\w*)$", decl, re.S)
+        if not m or not m.group(1).strip():
+            raise NoKernel(f"cannot parse parameter {' '.join(raw.split())!r} of {function} in {where}")
+        cpp_type, name = _normalize_type(m.group(1)), m.group(2)
+        if name not in PARAMS:
+            raise NoKernel(f"unknown parameter {name!r} ({cpp_type}) of {function} in {where}")
+        hit = next(((m, st, opt) for pat, st, opt in CPP_TYPES if (m := pat.match(cpp_type))), None)
+        if hit is None:
+            raise NoKernel(f"unsupported type {cpp_type!r} of parameter {name!r} of {function} in {where}")
+        tm, schema_type, optional = hit
+        if schema_type != PARAMS[name].schema_type:
+            raise NoKernel(f"parameter {name!r} of {function} in {where} is {cpp_type}, "
+                           f"expected a {PARAMS[name].schema_type}")
+        stable = bool(tm.groupdict().get("stable"))
+        params.append(HostParam(name, cpp_type, schema_type, optional, stable))
+    names = [p.name for p in params]
+    missing = [n for n in REQUIRED if n not in names]
+    if missing:
+        raise NoKernel(f"{function} in {where} lacks parameter(s) {', '.join(missing)}")
+    if len(set(names)) != len(names):
+        raise NoKernel(f"{function} in {where} repeats a parameter name")
+    if len({p.stable for p in params if p.schema_type == "Tensor"}) > 1:
+        raise NoKernel(f"{function} in {where} mixes torch::Tensor and torch::stable::Tensor")
+    return Signature(function, tuple(params))
+
+
+def schema_for(sig: Signature) -> str:
+    """The op schema: the host parameters in their order, as torch's schema language writes them."""
+    args = []
+    for p in sig.params:
+        spec = PARAMS[p.name]
+        text = spec.schema_type + ("!" if spec.mutable else "") + ("?" if p.optional else "")
+        text += f" {p.name}" + (f"={spec.default}" if spec.default is not None else "")
+        args.append(text)
+    return f"{OP_NAME}({', '.join(args)}) -> ()"
+
+
+_INCLUDE = re.compile(r'^[ \t]*#[ \t]*include[ \t]*"([^"]+)"', re.M)
+
+
+def quoted_includes(text: str) -> list[str]:
+    return _INCLUDE.findall(strip_comments(text))
+
+
+def include_closure(root: Path, kernel: str) -> tuple[str, ...]:
+    """vLLM files reached through quoted includes, recursively, relative to root and sorted.
+
+    A quoted include resolves like the preprocessor with -I<root>/csrc: first beside the including
+    file, then under csrc/. One that resolves nowhere in the checkout (a torch header written
+    with quotes, a ROCm-only branch's file) is not a vLLM file and is left out.
+    """
+    root = root.resolve()
+    seen: set[str] = set()
+    todo = [kernel]
+    while todo:
+        rel = todo.pop()
+        text = (root / rel).read_text(errors="replace")
+        here = (root / rel).parent
+        for inc in quoted_includes(text):
+            for base in (here, *(root / r for r in INCLUDE_ROOTS)):
+                cand = (base / inc).resolve()
+                if cand.is_file():
+                    try:
+                        crel = cand.relative_to(root).as_posix()
+                    except ValueError:  # outside the checkout
+                        break
+                    if crel not in seen and crel != kernel:
+                        seen.add(crel)
+                        todo.append(crel)
+                    break
+    return tuple(sorted(seen))
+
+
+def read_kernel(checkout, device: str = "cuda") -> KernelSource:
+    """Find and read the RoPE kernel of ``device`` ("cuda" or "cpu") in a vLLM checkout."""
+    root = Path(checkout)
+    if not root.is_dir():
+        raise RopeBenchError(f"not a folder: {checkout}")
+    if device not in KERNEL_PATHS:
+        raise RopeBenchError(f"unknown device {device!r}; choose cuda or cpu")
+    for rel in KERNEL_PATHS[device]:
+        path = root / rel
+        if not path.is_file():
+            continue
+        found = find_host_definition(path.read_text(errors="replace"))
+        if found is None:
+            continue
+        sig = parse_signature(*found, where=rel)
+        return KernelSource(root=root, device=device, kernel=rel, signature=sig,
+                            includes=include_closure(root, rel))
+    tried = ", ".join(KERNEL_PATHS[device])
+    raise NoKernel(f"no {device} RoPE kernel in {checkout} (looked for a host definition of "
+                   f"{' or '.join(FUNCTIONS)} in {tried})")
