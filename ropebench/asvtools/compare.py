@@ -152,16 +152,33 @@ def _rev_parse(name: str, conf) -> str | None:
     """A branch or tag name through asv's repo, only if it is already on disk (never clone)."""
     if conf is None:
         return None
-    from asv.plugins.git import Git
-    from asv.repo import NoSuchNameError, get_repo
+    from asv.repo import NoSuchNameError
     from asv.util import ProcessError, UserError
 
-    if not (Git.is_local_repo(conf.repo) or Git.is_local_repo(conf.project)):
+    repo = local_repo(conf)
+    if repo is None:
         return None
     try:
-        return get_repo(conf).get_hash_from_name(name)
+        return repo.get_hash_from_name(name)
     except (NoSuchNameError, ProcessError, UserError):
         return None
+
+
+def conf_path(conf, value) -> Path:
+    """A path from the asv config, resolved as asv does: against the config file's folder."""
+    return Path(getattr(conf, "conf_dir", ".")) / value
+
+
+def local_repo(conf, clone: bool = False):
+    """asv's Git object for the benchmarked repo: the repo itself when local, else asv's mirror
+    (<config folder>/<project>). Without clone, None when neither is on disk."""
+    from asv.plugins.git import Git
+
+    repo = str(conf_path(conf, conf.repo)) if Git.is_local_repo(str(conf_path(conf, conf.repo))) else conf.repo
+    mirror = str(conf_path(conf, conf.project))
+    if not clone and not (Git.is_local_repo(repo) or Git.is_local_repo(mirror)):
+        return None
+    return Git(repo, mirror)
 
 
 def load_side(results_dir: Path, machine: str, prefix: str, env_names) -> tuple[str, dict]:
@@ -364,11 +381,15 @@ def load_conf(path: str | None):
             return None
         path = DEFAULT_CONF
     try:
-        return Config.load(path)
+        conf = Config.load(path)
     except UserError as exc:
         raise RopeBenchError(str(exc).splitlines()[0]) from None
     except ValueError as exc:  # malformed JSON
         raise RopeBenchError(f"cannot read {path}: {exc}") from None
+    # asv chdirs to the config's folder, so its relative paths are relative to that folder.
+    conf.conf_dir = Path(path).resolve().parent
+    conf.source_name = Path(path).name
+    return conf
 
 
 def results_dir_of(args, conf) -> Path:
@@ -376,8 +397,7 @@ def results_dir_of(args, conf) -> Path:
         return Path(args.results)
     if conf is None:
         raise RopeBenchError(f"no --results and no {DEFAULT_CONF} here: say where the asv results are")
-    # asv resolves config paths against the working folder; so do we.
-    return Path(conf.results_dir)
+    return conf_path(conf, conf.results_dir)
 
 
 def run(args) -> int:

@@ -180,9 +180,10 @@ def write_machine_file(home: Path, machine: str = MACHINE) -> None:
     }))
 
 
-def asv(conf: Path, *args, home: Path, check_codes=(0,), timeout=600) -> subprocess.CompletedProcess:
+def asv(conf: Path, *args, home: Path, check_codes=(0,), timeout=600, suite: Path | None = None):
     """Run asv (this interpreter's) from the suite folder, as the workflows do."""
-    env = dict(os.environ, HOME=str(home), ASV_NO_COLOR="1")
+    # PYTHONPATH: the toy's env plugin is a file in the suite folder, which may not hold conf.
+    env = dict(os.environ, HOME=str(home), ASV_NO_COLOR="1", PYTHONPATH=str(suite or conf.parent))
     proc = subprocess.run([sys.executable, "-m", "asv", *map(str, args), "--config", str(conf)],
                           cwd=conf.parent, capture_output=True, text=True, env=env, timeout=timeout)
     if check_codes is not None and proc.returncode not in check_codes:

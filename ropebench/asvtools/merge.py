@@ -1,0 +1,183 @@
+"""``ropebench merge``: unite asv result folders (shards, runners, the results branch) losslessly.
+
+An asv results folder is ``benchmarks.json`` plus ``<machine>/machine.json`` and one file per
+commit and env, ``<machine>/<hash8>-<env>.json``. Shards benchmark different commits, so most
+files are simply copied. When the same file comes from two places (two shards that both ran a
+commit, two runners pushing at once, a re-run), their benchmark rows are merged instead of one file
+replacing the other:
+
+* a benchmark only one side has is kept;
+* same benchmark, same parameters and version: per parameter combination, a measured value beats a
+  skip (NaN), which beats a failure (null); between two measured values the later run wins (asv
+  itself replaces a result when a benchmark is re-run), with its stats and samples;
+* different parameters or version (the suite changed): the whole row of the later run wins.
+
+So a measured result is never dropped unless a later run of the same benchmark measured it again.
+The work is on the raw JSON, with asv's loader and writer, so nothing is reformatted or truncated.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import shutil
+import sys
+from pathlib import Path
+
+from ropebench.errors import RopeBenchError
+
+RESULT_API = 2  # asv.results.Results.api_version
+BENCHMARKS_API = 2  # asv.benchmarks.Benchmarks.api_version
+MACHINE_API = 1  # asv.machine.Machine.api_version
+# asv.results.Results.save's column order.
+COLUMNS = ["result", "params", "version", "started_at", "duration", "stats_ci_99_a", "stats_ci_99_b",
+           "stats_q_25", "stats_q_75", "stats_number", "stats_repeat", "samples", "profile"]
+PER_PARAM = {"result", "samples"} | {c for c in COLUMNS if c.startswith("stats_")}
+
+
+def _load(path: Path, api_version):
+    from asv.util import UserError, load_json
+
+    try:
+        return load_json(str(path), api_version=api_version)
+    except (UserError, OSError, ValueError) as exc:
+        raise RopeBenchError(f"unreadable asv file {path}: {str(exc).splitlines()[0]}") from None
+
+
+def _write(path: Path, data, api_version, compact=False) -> None:
+    from asv.util import write_json
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = dict(data)
+    data.pop("version", None)  # write_json adds it
+    write_json(str(path), data, api_version=api_version, compact=compact)
+
+
+def _rows(d: dict) -> dict:
+    cols = d.get("result_columns") or COLUMNS
+    return {name: dict(itertools.zip_longest(cols, row)) for name, row in d.get("results", {}).items()}
+
+
+def _rank(v) -> int:
+    if v is None:
+        return 0  # failed
+    if isinstance(v, float) and math.isnan(v):
+        return 1  # skipped
+    return 2  # measured
+
+
+def _later(a: dict, b: dict) -> bool:
+    """True when row b comes from a later run than row a (ties go to b, the incoming one)."""
+    return (b.get("started_at") or 0) >= (a.get("started_at") or 0)
+
+
+def merge_rows(a: dict, b: dict) -> dict:
+    """One benchmark's row from two runs; b is the incoming one."""
+    if a.get("params") != b.get("params") or a.get("version") != b.get("version"):
+        return dict(b) if _later(a, b) else dict(a)
+    n = math.prod(len(p) for p in (a.get("params") or []))
+    out = dict(b) if _later(a, b) else dict(a)
+    later_is_b = _later(a, b)
+    for col in PER_PARAM:
+        out[col] = []
+    ra, rb = a.get("result") or [None] * n, b.get("result") or [None] * n
+    for i in range(n):
+        ka, kb = _rank(ra[i]), _rank(rb[i])
+        src = b if (kb > ka or (kb == ka and later_is_b)) else a
+        for col in PER_PARAM:
+            values = src.get(col)
+            out[col].append(values[i] if values is not None and i < len(values) else None)
+    for col in PER_PARAM:
+        if all(v is None for v in out[col]):
+            out[col] = None  # asv writes an all-None column as null
+    out["started_at"] = max(a.get("started_at") or 0, b.get("started_at") or 0) or None
+    return out
+
+
+def merge_result_data(a: dict, b: dict) -> dict:
+    """Two result files of the same machine, commit and env; b is the incoming one."""
+    for key in ("commit_hash", "env_name"):
+        if a.get(key) != b.get(key):
+            raise RopeBenchError(f"cannot merge result files of different {key}: {a.get(key)} vs {b.get(key)}")
+    rows_a, rows_b = _rows(a), _rows(b)
+    merged = {}
+    for name in sorted(set(rows_a) | set(rows_b)):
+        if name not in rows_b:
+            merged[name] = rows_a[name]
+        elif name not in rows_a:
+            merged[name] = rows_b[name]
+        else:
+            merged[name] = merge_rows(rows_a[name], rows_b[name])
+    out = dict(b)
+    out["result_columns"] = COLUMNS
+    out["results"] = {}
+    for name, row in merged.items():
+        values = [row.get(c) for c in COLUMNS]
+        while values and values[-1] is None:  # as asv's save: trailing nulls dropped
+            values.pop()
+        out["results"][name] = values
+    out["durations"] = {**(a.get("durations") or {}), **(b.get("durations") or {})}
+    return out
+
+
+def merge_file(dest: Path, src: Path) -> str:
+    """Merge one asv JSON file into dest; returns 'added', 'merged' or 'same'."""
+    name = src.name
+    if not dest.exists():
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src, dest)
+        return "added"
+    if dest.read_bytes() == src.read_bytes():
+        return "same"
+    if name == "benchmarks.json":
+        a, b = _load(dest, BENCHMARKS_API), _load(src, BENCHMARKS_API)
+        merged = {**a, **b}  # the incoming suite description wins; benchmarks it lacks stay
+        _write(dest, merged, BENCHMARKS_API)
+    elif name == "machine.json":
+        _write(dest, {**_load(dest, MACHINE_API), **_load(src, MACHINE_API)}, MACHINE_API)
+    else:
+        merged = merge_result_data(_load(dest, RESULT_API), _load(src, RESULT_API))
+        _write(dest, merged, RESULT_API, compact=True)
+    return "merged" if dest.read_bytes() != src.read_bytes() else "same"
+
+
+def result_files(root: Path):
+    """asv's files under a results folder, as paths relative to it."""
+    if (root / "benchmarks.json").is_file():
+        yield Path("benchmarks.json")
+    for machine in sorted(p for p in root.iterdir() if p.is_dir()):
+        if not (machine / "machine.json").is_file():
+            continue  # not an asv machine folder (asv skips these too)
+        yield machine.relative_to(root) / "machine.json"
+        for f in sorted(machine.glob("*.json")):
+            if f.name != "machine.json":
+                yield f.relative_to(root)
+
+
+def merge_trees(dest, sources) -> dict:
+    """Merge every source results folder into dest (created if missing); returns counts."""
+    dest = Path(dest)
+    counts = {"added": 0, "merged": 0, "same": 0}
+    for src in map(Path, sources):
+        if not src.is_dir():
+            raise RopeBenchError(f"results folder {src} does not exist")
+        if src.resolve() == dest.resolve():
+            continue
+        # machine.json first, so a machine folder is never without one; benchmarks.json last, so a
+        # reader never sees a suite description ahead of the results.
+        files = sorted(result_files(src), key=lambda p: (p.name == "benchmarks.json", p.name != "machine.json"))
+        for rel in files:
+            counts[merge_file(dest / rel, src / rel)] += 1
+    return counts
+
+
+def add_arguments(p) -> None:
+    p.add_argument("dest", metavar="DEST", help="results folder to merge into (created if missing)")
+    p.add_argument("sources", metavar="SRC", nargs="+", help="results folders to merge from")
+
+
+def run(args) -> int:
+    counts = merge_trees(args.dest, args.sources)
+    print(f"merged into {args.dest}: {counts['added']} added, {counts['merged']} merged, "
+          f"{counts['same']} identical", file=sys.stderr)
+    return 0

@@ -1,0 +1,205 @@
+"""``ropebench shard``: split a commit range into N asv hash files, one per GPU runner or GPU.
+
+The commits are chosen exactly as ``asv run RANGE [--steps S]`` would choose them (asv's own repo
+code: ``NEW``, ``ALL``, ``EXISTING``, ``HEAD``, ``TAGS``, ``HASHFILE:path`` or a git range, then
+``util.pick_n``), so the union of ``asv run HASHFILE:shard-K.txt`` over K covers the same commits
+as the unsharded run, and merging the result folders gives the same files.
+
+Round-robin is the default: commit i goes to shard i mod N. rev-list lists newest first, so every
+shard starts with recent history and a backfill that is stopped early leaves evenly spaced points
+instead of a missing stretch; it also spreads eras with very different costs (old commits mostly
+skip, new ones run every backend) evenly over the GPUs. ``--strategy contiguous`` gives each shard
+one stretch of history instead, which suits a kernel build cache shared between neighbours.
+
+``--asv-confs`` also writes one asv config per shard with its own results and env folders, so
+several asv processes can run side by side on one multi-GPU host (one per GPU) and be merged.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+from ropebench.errors import RopeBenchError
+
+STRATEGIES = ("round-robin", "contiguous")
+
+
+def split(commits: list[str], n: int, strategy: str = "round-robin") -> list[list[str]]:
+    """N lists whose union is commits (order kept within each); some may be empty."""
+    if n < 1:
+        raise RopeBenchError(f"--shards must be at least 1 (got {n})")
+    if strategy == "round-robin":
+        return [commits[k::n] for k in range(n)]
+    if strategy == "contiguous":
+        size, extra = divmod(len(commits), n)
+        out, start = [], 0
+        for k in range(n):
+            end = start + size + (1 if k < extra else 0)
+            out.append(commits[start:end])
+            start = end
+        return out
+    raise RopeBenchError(f"unknown strategy {strategy!r} (choose {', '.join(STRATEGIES)})")
+
+
+def _repo(conf, repo_path: str | None):
+    from asv.plugins.git import Git
+    from asv.util import ProcessError, UserError
+
+    from ropebench.asvtools.compare import local_repo
+
+    try:
+        if repo_path:
+            if not Git.is_local_repo(repo_path):
+                raise RopeBenchError(f"{repo_path} is not a git repository")
+            return Git(repo_path, repo_path)
+        if conf is None:
+            raise RopeBenchError("no --repo and no asv config: say which repository to list commits from")
+        return local_repo(conf, clone=True)  # asv's own mirror; cloned if missing, as asv run would
+    except (ProcessError, UserError) as exc:
+        raise RopeBenchError(f"cannot open the benchmarked repository: {str(exc).splitlines()[0]}") from None
+
+
+def select_commits(range_spec: str, *, conf=None, repo_path=None, results_dir=None, steps=None) -> list[str]:
+    """The commits ``asv run RANGE --steps STEPS`` would benchmark (asv.commands.run's dispatch)."""
+    from asv import util
+    from asv.repo import NoSuchNameError
+    from asv.results import get_existing_hashes
+
+    repo = _repo(conf, repo_path)
+    branches = conf.branches if conf is not None else [None]
+
+    def existing():
+        if results_dir is None:
+            raise RopeBenchError(f"{range_spec} needs the results folder (--results or an asv config)")
+        return get_existing_hashes(str(results_dir)) if Path(results_dir).is_dir() else []
+
+    try:
+        if range_spec == "NEW":
+            commits = repo.get_new_branch_commits(branches, existing())
+        elif range_spec == "ALL":
+            commits = repo.get_new_branch_commits(branches, [])
+        elif range_spec == "EXISTING":
+            commits = existing()
+        elif range_spec == "HEAD":
+            commits = [repo.get_hash_from_name("HEAD")]
+        elif range_spec == "TAGS":
+            commits = [repo.get_hash_from_name(t) for t in reversed(list(repo.get_tags()))]
+        elif range_spec.startswith("HASHFILE:"):
+            path = range_spec[len("HASHFILE:"):]
+            try:
+                text = sys.stdin.read() if path == "-" else Path(path).read_text()
+            except OSError as exc:
+                raise RopeBenchError(f"cannot read hash file {path}: {exc.strerror}") from None
+            commits = []
+            for line in text.split():
+                try:
+                    commits.append(repo.get_hash_from_name(line))
+                except NoSuchNameError:
+                    print(f"ropebench: warning: unknown commit {line} in {path}; left out", file=sys.stderr)
+        else:
+            commits = repo.get_hashes_from_range(range_spec)
+    except NoSuchNameError as exc:
+        raise RopeBenchError(f"unknown branch or commit {exc} in the benchmarked repository") from None
+    except (util.ProcessError, util.UserError) as exc:
+        raise RopeBenchError(f"git could not list {range_spec!r}: {str(exc).splitlines()[0]}") from None
+    # Same de-duplication-free order as asv; only drop exact repeats (HASHFILE may repeat a line).
+    commits = list(dict.fromkeys(commits))
+    if steps is not None:
+        if steps < 1:
+            raise RopeBenchError(f"--steps must be at least 1 (got {steps})")
+        commits = util.pick_n(commits, steps)
+    return commits
+
+
+def shard_conf(conf, k: int) -> dict:
+    """The asv config for shard k, to be written anywhere: its own results and env folders, the
+    other paths made absolute (asv resolves them against the config's folder), and the benchmarked
+    repo pointed at asv's existing mirror so the shards share one clone instead of cloning again.
+    A plugin named ".module" must be importable (installed, or on PYTHONPATH)."""
+    from asv.plugins.git import Git
+    from asv.util import load_json
+
+    from ropebench.asvtools.compare import conf_path
+
+    path = conf.conf_dir / conf.source_name
+    try:
+        d = load_json(str(path), js_comments=True)
+    except Exception as exc:  # noqa: BLE001 - asv raises several types for unreadable JSON
+        raise RopeBenchError(f"cannot read {path}: {exc}") from None
+    for key, default in (("results_dir", "results"), ("env_dir", "env"), ("html_dir", "html")):
+        d[key] = str(conf_path(conf, f"{str(d.get(key, default)).rstrip('/')}-shard-{k}"))
+    d["benchmark_dir"] = str(conf_path(conf, d.get("benchmark_dir", "benchmarks")))
+    for candidate in (conf_path(conf, conf.repo), conf_path(conf, conf.project)):
+        if Git.is_local_repo(str(candidate)):
+            d["repo"] = str(candidate.resolve())
+            break
+    d.pop("version", None)
+    d["version"] = 1
+    return d
+
+
+def write_shards(shards: list[list[str]], out: Path, conf=None) -> list[dict]:
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for k, commits in enumerate(shards):
+        if not commits:
+            continue  # an empty hash file would make asv run exit 1 ("No commit hashes selected")
+        path = out / f"shard-{k}.txt"
+        path.write_text("".join(c + "\n" for c in commits))
+        entry = {"index": k, "hashfile": str(path), "commits": len(commits)}
+        if conf is not None:
+            cpath = out / f"shard-{k}.asv.conf.json"
+            d = shard_conf(conf, k)
+            cpath.write_text(json.dumps(d, indent=2) + "\n")
+            entry.update(conf=str(cpath), results_dir=d["results_dir"])
+        written.append(entry)
+    return written
+
+
+def add_arguments(p) -> None:
+    p.add_argument("range", metavar="RANGE",
+                   help="as for asv run: NEW, ALL, EXISTING, HEAD, TAGS, HASHFILE:path or a git range a..b")
+    p.add_argument("--shards", type=int, required=True, metavar="N", help="number of hash files")
+    p.add_argument("--out", required=True, metavar="DIR", help="folder for shard-K.txt")
+    p.add_argument("--repo", default=None, metavar="PATH",
+                   help="a local clone of the benchmarked repo (default: asv's own, from the config)")
+    p.add_argument("--conf", default=None, help="asv config (default asv.conf.json when it exists)")
+    p.add_argument("--results", default=None, metavar="DIR",
+                   help="results folder for NEW/EXISTING (default: results_dir of the config)")
+    p.add_argument("--steps", type=int, default=None, metavar="S",
+                   help="as asv run --steps: pick S evenly spaced commits before sharding")
+    p.add_argument("--strategy", choices=STRATEGIES, default="round-robin",
+                   help="round-robin (default: even coverage, balanced eras) or contiguous")
+    p.add_argument("--asv-confs", action="store_true",
+                   help="also write shard-K.asv.conf.json with per-shard results/env folders "
+                        "(for several asv processes on one host)")
+    p.add_argument("--github-output", action="store_true",
+                   help="append matrix=[K,...] and commits=N to $GITHUB_OUTPUT when it is set")
+
+
+def run(args) -> int:
+    from ropebench.asvtools.compare import conf_path, load_conf
+
+    if args.shards < 1:
+        raise RopeBenchError(f"--shards must be at least 1 (got {args.shards})")
+    conf = load_conf(args.conf)
+    if args.asv_confs and conf is None:
+        raise RopeBenchError("--asv-confs needs an asv config (--conf or asv.conf.json here)")
+    results = args.results or (conf_path(conf, conf.results_dir) if conf is not None else None)
+    commits = select_commits(args.range, conf=conf, repo_path=args.repo, results_dir=results,
+                             steps=args.steps)
+    shards = split(commits, args.shards, args.strategy)
+    try:
+        written = write_shards(shards, Path(args.out), conf if args.asv_confs else None)
+        gh = os.environ.get("GITHUB_OUTPUT")
+        if args.github_output and gh:
+            with open(gh, "a", encoding="utf-8") as f:
+                f.write(f"matrix={json.dumps([w['index'] for w in written])}\n")
+                f.write(f"commits={len(commits)}\n")
+    except OSError as exc:
+        raise RopeBenchError(f"cannot write the shards: {exc}") from None
+    print(json.dumps({"commits": len(commits), "strategy": args.strategy, "shards": written}, indent=2))
+    return 0
