@@ -20,17 +20,15 @@ def platform_tag() -> str:
     return re.sub(r"[^A-Za-z0-9]", "_", sysconfig.get_platform())
 
 
-def wheel_name(package: str, version: str, tag: str | None = None) -> str:
-    return f"{package}-{version}-py3-none-{tag or platform_tag()}.whl"
-
-
 def _record_hash(data: bytes) -> str:
     return "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
 
 
 def write_wheel(dest_dir: Path, package: str, version: str, files: dict[str, bytes],
-                summary: str = "", dist: str = DIST, tag: str | None = None) -> Path:
-    """Write ``files`` (archive path -> bytes) as a wheel of distribution ``dist`` into dest_dir."""
+                summary: str = "", dist: str = DIST, tag: str | None = None,
+                python_abi: str = "py3-none") -> Path:
+    """Write ``files`` (archive path -> bytes) as a wheel of distribution ``dist`` into dest_dir.
+    The wheel's tag is ``{python_abi}-{tag}`` (tag: this machine's platform unless given)."""
     dest_dir = Path(dest_dir)
     dest_dir.mkdir(parents=True, exist_ok=True)
     norm = dist.replace("-", "_")
@@ -40,13 +38,13 @@ def write_wheel(dest_dir: Path, package: str, version: str, files: dict[str, byt
         f"{info}/METADATA": (f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n"
                              f"Summary: {summary}\n").encode(),
         f"{info}/WHEEL": (f"Wheel-Version: 1.0\nGenerator: ropebench\nRoot-Is-Purelib: "
-                          f"{'true' if tag == 'any' else 'false'}\nTag: py3-none-{tag}\n").encode(),
+                          f"{'true' if tag == 'any' else 'false'}\nTag: {python_abi}-{tag}\n").encode(),
         f"{info}/top_level.txt": f"{package}\n".encode(),
     }
     everything = {**files, **meta}
     record = [f"{name},{_record_hash(data)},{len(data)}" for name, data in everything.items()]
     record.append(f"{info}/RECORD,,")
-    path = dest_dir / f"{norm}-{version}-py3-none-{tag}.whl"
+    path = dest_dir / f"{norm}-{version}-{python_abi}-{tag}.whl"
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         for name, data in everything.items():
             zi = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
