@@ -150,13 +150,18 @@ def test_sharded_runs_merge_into_the_unsharded_result_set(tmp_path, cli):
     assert (suite / "shards" / "shard-0.txt").read_text().split() == newest_first[0::2]
     assert (suite / "shards" / "shard-1.txt").read_text().split() == newest_first[1::2]
 
-    # Both shards at once, same machine name, as two GPUs of one host would run them.
-    # The toy's env plugin is a file beside its config; the shard configs live elsewhere.
-    env = dict(toyasv.os.environ, HOME=str(home), PYTHONPATH=str(suite))
-    procs = [subprocess.Popen([sys.executable, "-m", "asv", "run", f"HASHFILE:{s['hashfile']}", "--machine",
-                               MACHINE, "--record-samples", "--config", s["conf"]],
-                              cwd=suite, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-             for s in plan["shards"]]
+    # Both shards at once, same machine name, as two GPUs of one host would run them. Each gets its
+    # own HOME: every asv run rewrites ~/.asv-machine.json in place, so a shared one races (the
+    # history workflow does the same). The toy's env plugin is a file beside its config, hence PYTHONPATH.
+    procs = []
+    for s in plan["shards"]:
+        own_home = tmp_path / f"home-{s['index']}"
+        toyasv.write_machine_file(own_home)
+        env = dict(toyasv.os.environ, HOME=str(own_home), PYTHONPATH=str(suite))
+        procs.append(subprocess.Popen(
+            [sys.executable, "-m", "asv", "run", f"HASHFILE:{s['hashfile']}", "--machine", MACHINE,
+             "--record-samples", "--config", s["conf"]],
+            cwd=suite, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
     outs = [p.communicate(timeout=600)[0] for p in procs]
     assert sorted(p.returncode for p in procs) == [0, 2], outs  # only one shard has the broken commit
 
