@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+from ropebench.errors import RopeBenchError
 from ropebench.kernels.builder import DEVICES, ENV_CACHE, build_kernel
 
 
@@ -23,8 +24,11 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    result = build_kernel(args.checkout, args.out, device=args.device, arch=args.arch,
-                          cache_dir=args.cache_dir, use_cache=not args.no_cache, verbose=args.verbose)
+    try:
+        result = build_kernel(args.checkout, args.out, device=args.device, arch=args.arch,
+                              cache_dir=args.cache_dir, use_cache=not args.no_cache, verbose=args.verbose)
+    except OSError as exc:  # an unwritable --out or cache folder, a full disk: the user's to fix
+        raise RopeBenchError(f"build-kernel: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": ")) from None
     info = result.info
     how = "from cache" if result.cached else f"compiled in {result.seconds:.1f} s"
     print(f"ropebench: {info['kernel']} ({info['abi']} ABI, {info['device']}"

@@ -209,6 +209,8 @@ def build_kernel(checkout, out_dir, device: str = "auto", arch: str | None = Non
                  cache_dir=None, use_cache: bool = True, verbose: bool = False) -> BuildResult:
     started = time.monotonic()
     root = Path(checkout)
+    if Path(out_dir).exists() and not Path(out_dir).is_dir():
+        raise RopeBenchError(f"--out must be a folder, not a file: {out_dir}")
     device = resolve_device(device)
     src = read_kernel(root, device)
     import torch

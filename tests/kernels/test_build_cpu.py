@@ -149,6 +149,13 @@ def test_compile_error_is_one_line_with_a_log_and_leaves_nothing(tmp_path, cache
     assert not out.exists() or not any(out.iterdir())
 
 
+def test_out_that_is_a_file_is_one_line(stable_cpu, tmp_path, cache_dir):
+    (tmp_path / "f").write_text("x")
+    proc = build(ERAS_DIR / "e7", tmp_path / "f", cache_dir)
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in proc.stderr
+
+
 def test_missing_kernel_exits_3_and_leaves_nothing(tmp_path, cache_dir):
     (tmp_path / "v" / "csrc").mkdir(parents=True)
     proc = build(tmp_path / "v", tmp_path / "out", cache_dir)
