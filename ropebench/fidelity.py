@@ -137,10 +137,9 @@ def repeatability(backends, device, processes: int) -> dict:
 
 # ---- 3. detection power through asv continuous ------------------------------------------------------
 def _kernel_path(src: Path) -> Path:
-    from ropebench.kernels import traits as kernel_traits
+    from ropebench.kernels.source import read_kernel
 
-    info = kernel_traits.read_kernel_info(src)
-    return src / info["kernel"]
+    return src / read_kernel(src, "cuda").kernel
 
 
 def slow_copy(source: str, ns: int) -> str:
