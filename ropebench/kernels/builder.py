@@ -11,6 +11,7 @@ source hash, torch/CUDA versions, arch and flags; a cache hit only re-packages t
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import os
 import platform
@@ -64,14 +65,49 @@ def default_cache_dir() -> Path:
     return Path(env).expanduser() if env else Path.home() / ".cache" / "ropebench" / "kernels"
 
 
+def torch_versions() -> tuple[str, str | None]:
+    """(torch version, its CUDA version), read from torch/version.py without importing torch: the
+    import costs 1-2 s, more than a whole cached build should."""
+    spec = importlib.util.find_spec("torch")
+    try:
+        text = (Path(spec.origin).parent / "version.py").read_text()
+        version = re.search(r"^__version__\s*=\s*['\"]([^'\"]+)", text, re.M).group(1)
+        cuda = re.search(r"^cuda\s*(?::[^=]*)?=\s*(None|['\"]([^'\"]*)['\"])", text, re.M)
+        return version, (cuda.group(2) if cuda.group(1) != "None" else None)
+    except (AttributeError, OSError, TypeError):
+        import torch
+
+        return torch.__version__, torch.version.cuda
+
+
+def _local_gpu_capability() -> tuple[int, int] | None:
+    """The first visible GPU's compute capability, through NVML (fast) or else torch; None: no GPU."""
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if visible is not None and visible.strip() in ("", "-1"):
+        return None
+    if sys.platform.startswith("linux") and not Path("/dev/nvidiactl").exists():
+        return None  # no NVIDIA driver on this machine
+    try:
+        import pynvml
+
+        from ropebench.guard import _nvml_index
+
+        pynvml.nvmlInit()
+        if pynvml.nvmlDeviceGetCount() == 0:
+            return None
+        return tuple(pynvml.nvmlDeviceGetCudaComputeCapability(pynvml.nvmlDeviceGetHandleByIndex(_nvml_index(0))))
+    except Exception:  # noqa: BLE001 - no NVML: ask torch
+        import torch
+
+        return torch.cuda.get_device_capability() if torch.cuda.is_available() else None
+
+
 def resolve_device(device: str) -> str:
     if device not in DEVICES:
         raise RopeBenchError(f"unknown device {device!r}; choose one of {', '.join(DEVICES)}")
     if device != "auto":
         return device
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
+    return "cuda" if _local_gpu_capability() is not None else "cpu"
 
 
 def normalize_arch(text: str) -> str:
@@ -97,11 +133,9 @@ def resolve_arch(arch: str | None, device: str) -> str | None:
     env = os.environ.get("TORCH_CUDA_ARCH_LIST")
     if env and env.strip():
         return normalize_arch(env)
-    import torch
-
-    if torch.cuda.is_available():
-        major, minor = torch.cuda.get_device_capability()
-        return f"{major}.{minor}"
+    capability = _local_gpu_capability()
+    if capability is not None:
+        return f"{capability[0]}.{capability[1]}"
     raise RopeBenchError("no GPU here to read the CUDA arch from: pass --arch (e.g. 9.0), set "
                          "TORCH_CUDA_ARCH_LIST, or build the CPU kernel with --device cpu")
 
@@ -213,10 +247,9 @@ def build_kernel(checkout, out_dir, device: str = "auto", arch: str | None = Non
         raise RopeBenchError(f"--out must be a folder, not a file: {out_dir}")
     device = resolve_device(device)
     src = read_kernel(root, device)
-    import torch
-
-    if device == "cuda" and torch.version.cuda is None:
-        raise RopeBenchError(f"torch {torch.__version__} has no CUDA build: cannot build a CUDA kernel "
+    torch_version, torch_cuda = torch_versions()
+    if device == "cuda" and torch_cuda is None:
+        raise RopeBenchError(f"torch {torch_version} has no CUDA build: cannot build a CUDA kernel "
                              "(use --device cpu, or a CUDA-enabled torch)")
     arch = resolve_arch(arch, device)
     home = cuda_home() if device == "cuda" else None
@@ -228,7 +261,7 @@ def build_kernel(checkout, out_dir, device: str = "auto", arch: str | None = Non
     record = {
         "namespace": namespace, "library": library, "op": OP_NAME, "device": device,
         "traits": src.info(), "abi": src.abi, "kernel": src.kernel, "schema": src.schema,
-        "flags": flags, "torch": torch.__version__, "torch_cuda": torch.version.cuda,
+        "flags": flags, "torch": torch_version, "torch_cuda": torch_cuda,
         "cuda": nvcc_version(home) if device == "cuda" else None,
         "arch": arch if device == "cuda" else platform.machine(),
         "source_hash": shash, "builder_version": BUILDER_VERSION,
