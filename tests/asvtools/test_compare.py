@@ -166,3 +166,24 @@ def test_branch_names_resolve_through_the_local_repo(toy_run, cli):
     proc = cli("compare", "main~4", "main~2", "--factor", FACTOR, cwd=conf.parent)
     assert proc.returncode == 1, proc.stderr
     assert f"`{h['base'][:8]}` → `{h['slow'][:8]}`" in proc.stdout
+
+
+def test_the_regression_workflow_commands(tmp_path, cli):
+    """regression.yml's two steps as written: asv continuous (exit ignored), then ropebench compare."""
+    from . import toyasv
+
+    proj, hashes = toyasv.make_project(tmp_path, [toyasv.STATES["base"], toyasv.STATES["broken"]])
+    conf = toyasv.make_suite(tmp_path, proj)
+    home = tmp_path / "home"
+    toyasv.write_machine_file(home)
+    # A failing benchmark: asv continuous exits 2 and prints no table.
+    proc = toyasv.asv(conf, "continuous", "--factor", "1.05", "--record-samples", "--machine", MACHINE,
+                      "main~1", "main", home=home, check_codes=(2,))
+    assert "Benchmarks that have" not in proc.stdout
+    summary = tmp_path / "summary.md"
+    proc = cli("compare", "main~1", "main", "--machine", MACHINE, "--factor", "1.05", "--markdown",
+               tmp_path / "comparison" / "comparison.md", "--summary", cwd=conf.parent,
+               env={"GITHUB_STEP_SUMMARY": str(summary)})
+    assert proc.returncode == 1, proc.stderr
+    assert "### Failed (1)" in proc.stdout and "newly failing" in proc.stdout
+    assert f"`{hashes[0][:8]}` → `{hashes[1][:8]}`" in summary.read_text()
