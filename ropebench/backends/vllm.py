@@ -13,7 +13,7 @@ from ropebench.kernels.loader import KernelOp, find_op
 
 class VllmBackend(Backend):
     name = "vllm"
-    label = "vLLM CUDA op"
+    label = "vLLM op"
     device_types = ("cuda", "cpu")
 
     def __init__(self, op_dir: str | None = None):

@@ -134,7 +134,10 @@ def find_op(explicit: str | os.PathLike | None = None) -> tuple[KernelOp | None,
         return read_build(Path(explicit)), ""
     spec = importlib.util.find_spec(PACKAGE)
     if spec is not None and spec.submodule_search_locations:
-        return read_build(Path(next(iter(spec.submodule_search_locations)))), ""
+        op = read_build(Path(next(iter(spec.submodule_search_locations))))
+        if op.info.get("missing"):  # wheel mode's placeholder: this commit has no vLLM wheel
+            return None, op.info["missing"]
+        return op, ""
     spec = importlib.util.find_spec("vllm")
     if spec is not None:
         version = ""

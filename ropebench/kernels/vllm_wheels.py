@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import platform
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -189,6 +190,30 @@ def pip_install(wheel: Path, python: str | None = None) -> None:
         lines = [ln for ln in (proc.stderr + proc.stdout).splitlines() if ln.strip()]
         why = next((ln for ln in lines if "ERROR" in ln), lines[-1] if lines else f"exit {proc.returncode}")
         raise RopeBenchError(f"pip could not install {wheel.name}: {' '.join(why.split())}")
+
+
+def fetch_vllm(commit: str, dest_dir, find_links=None, index_url: str = DEFAULT_INDEX,
+               variant: str | None = None) -> Path:
+    """Put the wheel of exactly ``commit`` into dest_dir (for asv's build step) and return its path."""
+    sha = check_sha(commit)
+    dest = Path(dest_dir)
+    dest.mkdir(parents=True, exist_ok=True)
+    if find_links:
+        wheel = find_local(Path(find_links), sha)
+        return Path(shutil.copy2(wheel, dest / wheel.name))
+    return download(find_remote(index_url, sha, variant), dest)
+
+
+def stub_wheel(dest_dir, commit: str, reason: str) -> Path:
+    """A placeholder kernel wheel saying why there is no vLLM op: the vllm backend then skips
+    (asv records skips, not failures), while the other backends still run at this commit."""
+    from ropebench.kernels.loader import PACKAGE
+    from ropebench.kernels.wheel import write_wheel
+
+    body = json.dumps({"missing": reason, "commit": commit}, indent=1).encode()
+    return write_wheel(Path(dest_dir), PACKAGE, f"0.0.0+missing{commit[:10]}",
+                       {f"{PACKAGE}/__init__.py": b"", f"{PACKAGE}/build.json": body},
+                       summary="no vLLM wheel for this commit (ropebench placeholder)")
 
 
 def install_vllm(commit: str, find_links=None, index_url: str = DEFAULT_INDEX,

@@ -6,8 +6,10 @@ from __future__ import annotations
 import functools
 import http.server
 import json
+import os
 import shutil
 import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -148,3 +150,28 @@ def test_installed_vllm_is_what_the_backend_finds(venv, folder):
                           "op, why = find_op(); print(op.source, op.info.get('version'))"],
                          capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"})
     assert out.stdout.split() == ["vllm", f"0.9.1+g{SHAS['flat'][:9]}"], out.stderr
+
+
+def test_wheel_dir_fetches_exactly_one_wheel_for_asv(venv, folder, tmp_path):
+    out = tmp_path / "cache"
+    proc = install(venv, "--commit", SHAS["twin"], "--find-links", folder, "--wheel-dir", out)
+    assert proc.returncode == 0, proc.stderr
+    wheels = list(out.glob("*.whl"))
+    assert len(wheels) == 1 and SHAS["twin"][:7] in wheels[0].name  # asv's {wheel_file} needs exactly one
+
+
+def test_missing_wheel_stub_makes_the_vllm_backend_skip(venv, folder, tmp_path):
+    out = tmp_path / "cache"
+    proc = install(venv, "--commit", MISSING, "--find-links", folder, "--wheel-dir", out, "--stub-if-missing")
+    assert proc.returncode == 0, proc.stderr
+    (stub,) = out.glob("*.whl")
+    site = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", site, stub], check=True)
+    code = ("from ropebench.backends import get_backend; ok, why = get_backend('vllm').available('cuda'); "
+            "print(ok, why)")
+    env = dict(os.environ, PYTHONPATH=f"{site}{os.pathsep}{os.environ.get('PYTHONPATH', '')}")
+    env.pop("ROPEBENCH_VLLM_OP", None)
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert p.stdout.startswith("False") and "no vLLM wheel for commit" in p.stdout, p.stdout + p.stderr
+    bad = install(venv, "--commit", MISSING, "--stub-if-missing")
+    assert bad.returncode == 2 and "needs --wheel-dir" in bad.stderr
