@@ -145,7 +145,9 @@ def resolve_commit(name: str, results_dir: Path, machine: str, conf=None) -> str
         found = get_result_hash_from_prefix(str(results_dir), machine, full)
         if found:
             return found
-    raise RopeBenchError(f"no results for commit {name!r} on machine {machine!r} in {results_dir}")
+    hint = "" if full or all(c in "0123456789abcdef" for c in name.lower()) else (
+        "; names like main~1 resolve only where the repo or asv's clone of it is on disk, else pass a hash")
+    raise RopeBenchError(f"no results for commit {name!r} on machine {machine!r} in {results_dir}{hint}")
 
 
 def _rev_parse(name: str, conf) -> str | None:
