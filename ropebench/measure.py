@@ -26,9 +26,12 @@ def make_calls(backend, workload: Workload, sets: int):
     return [backend.prepare(workload, inp) for inp in inputs]
 
 
-def measure(workload: Workload, backend_name: str, *, samples: int = timing.SAMPLES, eager: bool = True,
+def measure(workload: Workload, backend, *, samples: int = timing.SAMPLES, eager: bool = True,
             monitor=None, check: bool = True, cpu_seconds: float = 2.0) -> Result:
-    backend = get_backend(backend_name)
+    """Check then time one point. ``backend``: a registered name or a Backend instance."""
+    if isinstance(backend, str):
+        backend = get_backend(backend)
+    backend_name = backend.name
     reason = backend.unsupported(workload)
     if reason:
         return Result(backend_name, workload, "skipped", reason=reason)
