@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import yaml
@@ -104,3 +107,50 @@ def test_restore_script_round_trip(tmp_path):
 
     proc = _run(["bash", str(script), str(dest)], env=dict(env, RESULTS_REMOTE=str(tmp_path / "nothing")))
     assert proc.returncode == 1 and "::error::cannot reach the results remote" in proc.stdout
+
+
+def _step(job: str, name: str) -> str:
+    wf = _load(REPO / ".github" / "workflows" / "history.yml")
+    return next(s["run"] for s in wf["jobs"][job]["steps"] if s.get("name") == name)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("shards, gpus", [("1", "1"), ("1", "2"), ("2", "1")],
+                         ids=["unsharded", "one-runner-two-gpus", "shard-0-of-2"])
+def test_history_bench_scripts(tmp_path, cli, shards, gpus):
+    """history.yml's bench scripts, run as written with real asv and ropebench on the toy project
+    (CUDA_VISIBLE_DEVICES is moot on a CPU). The restored result must not be re-uploaded; every
+    commit the shard ran must be."""
+    from . import toyasv
+
+    proj, hashes = toyasv.make_project(tmp_path, [dict(toyasv.BASE, value=float(i)) for i in range(5)])
+    conf = toyasv.make_suite(tmp_path, proj)
+    root = conf.parent
+    home = tmp_path / "home"
+    toyasv.write_machine_file(home)
+    # "Restored" results: the oldest commit, measured earlier.
+    toyasv.asv(conf, "run", f"{hashes[0]}^!", "--machine", toyasv.MACHINE, home=home)
+    (root / ".asv" / "restored.stamp").touch()
+    ran = hashes[1:]
+    if shards == "2":  # what the plan job hands over
+        assert cli("shard", "ALL", "--shards", "2", "--out", root / "shards", cwd=root).returncode == 0
+        ran = [h for h in hashes[::-1][0::2] if h != hashes[0]]
+    # This interpreter's bin first: its asv and ropebench are the ones the script calls.
+    env = {"PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}", "HOME": str(home),
+           "PYTHONPATH": str(root), "RANGE": "ALL", "STEPS": "", "SHARDS": shards, "GPUS": gpus, "SHARD": "0",
+           "RUNNER_MACHINE": toyasv.MACHINE}
+    script = tmp_path / "bench.sh"
+    script.write_text(_step("bench", "asv run"))
+    proc = _run(["bash", "-eo", "pipefail", str(script)], cwd=root, env=env, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "asv exited 0" in proc.stdout
+    if gpus == "2":
+        shard_files = sorted(p.name for p in (root / ".asv" / "gpu").glob("shard-*.txt"))
+        assert shard_files == ["shard-0.txt", "shard-1.txt"]
+
+    collect = tmp_path / "collect.sh"
+    collect.write_text(_step("bench", "collect new result files"))
+    proc = _run(["bash", "-eo", "pipefail", str(collect)], cwd=root, env=env)
+    assert proc.returncode == 0, proc.stderr
+    new = {str(p.relative_to(root / "new-results")) for p in (root / "new-results").rglob("*-*.json")}
+    assert new == {f"{toyasv.MACHINE}/{h[:8]}-{toyasv.ENV_NAME}.json" for h in ran}
