@@ -175,6 +175,29 @@ def _build_and_time(src: Path, device: str, out: Path) -> float:
     return float(p.stdout.strip().splitlines()[-1])
 
 
+def marked_rows(stdout: str, marks=("+", "!")) -> list[str]:
+    """Benchmarks asv's comparison table marks as worse ('+') or newly failing ('!')."""
+    rows = []
+    for line in stdout.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.lstrip().startswith("|") and cells and cells[0] in marks:
+            rows.append(cells[-1])
+    return rows
+
+
+def table_ratios(stdout: str) -> dict:
+    """Benchmark -> head/base ratio from asv's comparison table (rows it printed)."""
+    out = {}
+    for line in stdout.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.lstrip().startswith("|") and len(cells) >= 5:
+            try:
+                out[cells[-1]] = float(cells[-2].lstrip("~"))
+            except ValueError:
+                continue
+    return out
+
+
 def detection(vllm_src: Path, device: str, args, log) -> dict:
     import ropebench
 
@@ -185,18 +208,15 @@ def detection(vllm_src: Path, device: str, args, log) -> dict:
     # Calibrate the sleep to the target slowdown at the headline shape (slowdown grows with ns).
     base_us = _build_and_time(vllm_src, device, work / "b0")
     ns, calibration = args.slow_ns, []
-    if ns is None:
-        ns = 100
-        for step in range(2):
+    if ns is None:  # two steps: a probe at 100 ns, then the sleep scaled to the target, measured
+        for step, probe in enumerate((100, None)):
+            ns = probe or max(10, min(5000, round(100 * args.target_slowdown / max(calibration[0]["slowdown"], 1e-3))))
             tree = work / f"cal{step}"
             shutil.copytree(vllm_src, tree)
             (tree / rel).write_text(slow_copy(base_text, ns))
-            slow_us = _build_and_time(tree, device, work / f"bc{step}")
-            got = slow_us / base_us - 1
-            calibration.append(dict(ns=ns, slowdown_pct=100 * got))
+            got = _build_and_time(tree, device, work / f"bc{step}") / base_us - 1
+            calibration.append(dict(ns=ns, slowdown=got))
             log(f"  calibration: sleep {ns} ns per block -> {100 * got:+.1f}% at the headline")
-            if got > 0.002:
-                ns = max(1, round(ns * args.target_slowdown / got))
     # A three-commit repository: base, slow kernel, and an unrelated change (same kernel).
     repo = work / "repo"
     shutil.copytree(vllm_src, repo, ignore=shutil.ignore_patterns(".git"))
@@ -227,14 +247,13 @@ def detection(vllm_src: Path, device: str, args, log) -> dict:
     for label, head in [("slow", slow)] * args.tries + [("identical", same)] * args.tries:
         t0 = time.monotonic()
         p = subprocess.run([sys.executable, "-m", "asv", "continuous", "--factor", str(args.factor),
-                            "--machine", "fidelity", "--show-stderr", "-b", points, base, head],
+                            "--machine", "fidelity", "--show-stderr", "--no-only-changed", "-b", points, base, head],
                            cwd=work, capture_output=True, text=True, timeout=1800)
-        flagged = [line.strip() for line in p.stdout.splitlines() if line.strip().startswith("+")]
+        flagged = marked_rows(p.stdout)
         runs.append(dict(kind=label, exit=p.returncode, flagged=len(flagged), rows=flagged,
-                         seconds=round(time.monotonic() - t0, 1)))
+                         ratios=table_ratios(p.stdout), seconds=round(time.monotonic() - t0, 1)))
         log(f"  asv continuous base {label}: exit {p.returncode}, {len(flagged)} flagged")
-        if p.returncode == 2:
-            runs[-1]["output_tail"] = p.stdout[-2000:]
+        runs[-1]["output_tail"] = p.stdout[-800:]
     return dict(ns=ns, calibration=calibration, base_headline_us=base_us, factor=args.factor,
                 shapes=[list(s) for s in DETECT_SHAPES], runs=runs)
 
@@ -346,9 +365,12 @@ def render(rep: dict, out: Path) -> str:
         slow = [r for r in det["runs"] if r["kind"] == "slow"]
         same = [r for r in det["runs"] if r["kind"] == "identical"]
         lines += ["## 3. Detection power through `asv continuous`", "",
-                  f"Slow copy: each block of the vLLM kernel sleeps {det['ns']} ns ({det['calibration']}); "
-                  f"base headline {det['base_headline_us']:.2f} µs. Factor {det['factor']}: above the measured "
-                  "process-to-process spread of kernels of at least 10 µs, below the 5% to detect.",
+                  f"Slow copy: each block of the vLLM kernel sleeps {det['ns']} ns before its work (thread 0 "
+                  "sleeps, the block waits at a barrier). Calibration at the headline shape (base "
+                  f"{det['base_headline_us']:.2f} µs): "
+                  + ", ".join(f"{c['ns']} ns -> {100 * c['slowdown']:+.1f}%" for c in det["calibration"])
+                  + f". Factor {det['factor']}: above the measured process-to-process spread of kernels of at "
+                  "least 10 µs, below the 5% to detect.",
                   "", "| run | exit | flagged points |", "|---|---|---|"]
         for r in det["runs"]:
             lines.append(f"| base vs {r['kind']} | {r['exit']} | {r['flagged']} |")
