@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
 
 from ropebench.errors import EXIT_ERROR, RopeBenchError
@@ -47,8 +48,13 @@ def _lazy_parser(argv) -> tuple[argparse.ArgumentParser, object]:
     return parser, module
 
 
+def _terminate(signum, frame):
+    raise KeyboardInterrupt  # a `timeout` or a CI cancel: leave through the same path as Ctrl-C
+
+
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         parser, module = _lazy_parser(argv)
         args = parser.parse_args(argv)

@@ -140,6 +140,7 @@ def run(args) -> int:
     csv_log = report.CsvLog(out / "rope.csv")
     monitor = monitor_for(device)
     results = []
+    interrupted = False
     try:
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       console=console, transient=True) as progress:
@@ -150,13 +151,19 @@ def run(args) -> int:
                 results.append(r)
                 csv_log.write(r)
                 progress.advance(task)
+    except KeyboardInterrupt:
+        # Keep what was measured: the table, CSV, run.json and plots below cover it.
+        interrupted = True
+        console.print(f"[yellow]interrupted after {len(results)} of {len(points)} points[/yellow]")
     finally:
         fill_speedups(results)
         csv_log.rewrite(results)
         csv_log.close()
     info["copy_gbps"] = next((r.copy_gbps for r in results if r.copy_gbps), None)
     info["monitor"] = monitor.describe()
-    (out / "run.json").write_text(json.dumps({"machine": info, "args": vars(args)}, indent=1, default=str))
+    (out / "run.json").write_text(json.dumps({"machine": info, "args": vars(args), "points": len(points),
+                                              "measured": len(results), "interrupted": interrupted},
+                                             indent=1, default=str))
 
     for style in styles:
         rs = [r for r in results if r.workload.style == style]
@@ -171,5 +178,7 @@ def run(args) -> int:
     console.print(f"kernel time: {method}. floor: rotated q/k bytes read + written once at the measured copy "
                   f"bandwidth ({info['copy_gbps'] or 0:.0f} GB/s).")
     console.print(f"wrote {out / 'rope.csv'}, {out / 'run.json'} and plots in {out}/")
+    if interrupted:
+        return 130
     bad = [r for r in results if r.status in ("incorrect", "error")]
     return 1 if bad else 0
