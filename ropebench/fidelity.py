@@ -253,12 +253,13 @@ def detection(vllm_src: Path, device: str, args, log) -> dict:
     points = "|".join(rf"RoPE.time_rope\('vllm', 'neox', {b}, {s}, {h}\)" for b, s, h in DETECT_SHAPES)
     subprocess.run([sys.executable, "-m", "asv", "machine", "--yes", "--machine", "fidelity"], cwd=work,
                    check=True, capture_output=True)
+    asv_env = {k: v for k, v in os.environ.items() if k != "ROPEBENCH_VLLM_OP"}
     runs = []
     for label, head in [("slow", slow)] * args.tries + [("identical", same)] * args.tries:
         t0 = time.monotonic()
         p = subprocess.run([sys.executable, "-m", "asv", "continuous", "--factor", str(args.factor),
                             "--machine", "fidelity", "--show-stderr", "--no-only-changed", "-b", points, base, head],
-                           cwd=work, capture_output=True, text=True, timeout=1800)
+                           cwd=work, capture_output=True, text=True, timeout=1800, env=asv_env)
         flagged = marked_rows(p.stdout)
         runs.append(dict(kind=label, exit=p.returncode, flagged=len(flagged), rows=flagged,
                          ratios=table_ratios(p.stdout), seconds=round(time.monotonic() - t0, 1)))
