@@ -335,7 +335,10 @@ def check_site(html_dir: Path, out: Path, exe: str, *, benchmark: str | None = N
     if not names:
         raise CheckError(f"{html_dir}/index.json lists no benchmarks")
     if benchmark is None:
-        benchmark = next((n for n in names if re.search(expect, n)), names[0])
+        # Prefer a benchmark that has graph data: index.json lists the whole suite, run or not.
+        drawn = {p.name[:-len(".json")] for p in (html_dir / "graphs").rglob("*.json")}
+        ranked = sorted(names, key=lambda n: (not re.search(expect, n), n not in drawn, n))
+        benchmark = ranked[0]
     elif benchmark not in names:
         raise CheckError(f"no benchmark {benchmark!r} in {html_dir}/index.json")
 
@@ -397,7 +400,8 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("html_dir", type=Path, help="asv html folder (asv publish's html_dir)")
     p.add_argument("--out", type=Path, default=Path("docs/site"), help="screenshots folder (default docs/site)")
-    p.add_argument("--benchmark", default=None, help="benchmark whose graph to open (default: first matching)")
+    p.add_argument("--benchmark", default=None,
+                   help="benchmark whose graph to open (default: the first matching --expect that has data)")
     p.add_argument("--expect", default=".", help="regex a listed benchmark must match (e.g. rope)")
     p.add_argument("--chromium", default=None, help="browser binary (default: $CHROMIUM, then chromium on PATH)")
     p.add_argument("--vendor", type=Path, default=None, help="serve the CDN libraries from this folder")

@@ -78,6 +78,20 @@ def test_broken_site_fails(toy_site, vendor, tmp_path):
     assert any("404" in e for e in report["errors"])
 
 
+@pytest.mark.slow
+@needs_browser
+def test_default_benchmark_is_one_with_data(toy_site, vendor, tmp_path):
+    """index.json lists the whole suite; the default graph is one that was run and matches --expect."""
+    site = tmp_path / "html"
+    shutil.copytree(toy_site, site)
+    index = json.loads((site / "index.json").read_text())
+    index["benchmarks"]["toy.aaa_never_run"] = dict(index["benchmarks"]["toy.track_value"])
+    (site / "index.json").write_text(json.dumps(index))
+    proc = _run(site, "--out", tmp_path / "shots", "--vendor", vendor, "--expect", "track")
+    report = json.loads(proc.stdout)
+    assert report["benchmark"] == "toy.track_value" and report["plot_points"] == 5, proc.stderr
+
+
 def test_blank_screenshot_is_caught():
     from PIL import Image
 
