@@ -65,14 +65,21 @@ class Result:
         return self.traffic_bytes / (t * 1e3)
 
     @property
-    def flags(self) -> list[str]:
+    def guard_flags(self) -> list[str]:
+        """Why the guard does not trust this measurement (throttled, shared GPU); empty if trusted."""
         out = []
         for t in (self.kernel, self.eager):
             if t:
                 out += [f for f in t.flags if f not in out]
-        if self.kernel and not self.kernel.cold_l2 and self.kernel.method != "cpu":
-            out.append("L2 partly warm (rotation capped)")
         return out
+
+    @property
+    def flags(self) -> list[str]:
+        """Guard flags plus notes on how the number was taken."""
+        notes = []
+        if self.kernel and not self.kernel.cold_l2 and self.kernel.method != "cpu":
+            notes.append("L2 partly warm (rotation capped)")
+        return self.guard_flags + notes
 
     def row(self) -> dict:
         w = self.workload

@@ -87,8 +87,8 @@ class Server:
         if r.status != "ok":
             return {"status": r.status, "reason": r.reason}
         return {"status": "ok", "samples_s": [s * 1e-6 for s in r.kernel.samples_us],
-                "flags": r.flags, "dropped": r.kernel.dropped, "rel_l2": r.rel_l2,
-                "floor_us": r.floor_us, "sets": r.kernel.sets}
+                "flags": r.guard_flags, "notes": r.flags[len(r.guard_flags):], "dropped": r.kernel.dropped,
+                "rel_l2": r.rel_l2, "floor_us": r.floor_us, "sets": r.kernel.sets}
 
     def accuracy(self, w, backend: str) -> dict:
         from ropebench.backends import get_backend
@@ -140,6 +140,11 @@ class Server:
                         reply = {"status": "error", "reason": f"{type(exc).__name__}: {exc}"}
                     conn.send(reply)
                     self.last_request = time.monotonic()
+                    if "CUDA error" in reply.get("reason", ""):
+                        # A CUDA fault is sticky: every later kernel in this context would fail too.
+                        # Leave; the next point starts a fresh server (suite.ask).
+                        print("CUDA error: exiting so that later points get a clean context", flush=True)
+                        os._exit(3)
 
 
 def main(argv=None) -> int:

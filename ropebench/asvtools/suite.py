@@ -92,7 +92,13 @@ def ask(info: dict, kind: str, backend: str, workload: dict, **extra) -> dict:
     skip (asv's skip), RuntimeError when the backend is wrong or the measurement failed."""
     key = json.dumps([kind, backend, workload], sort_keys=True)
     if key not in _replies:
-        _replies[key] = request(info, {"kind": kind, "backend": backend, "workload": workload, **extra})
+        msg = {"kind": kind, "backend": backend, "workload": workload, **extra}
+        try:
+            _replies[key] = request(info, msg)
+        except (OSError, EOFError):
+            # The server left (a CUDA fault ends it on purpose): start a fresh one here, ask again.
+            info.update(start_server())
+            _replies[key] = request(info, msg)
     reply = _replies[key]
     if reply["status"] == "skipped":
         raise NotImplementedError(reply["reason"])

@@ -31,6 +31,10 @@ class FlashInferBackend(Backend):
     def unsupported(self, workload):
         if workload.dtype == "float32":
             return "FlashInfer's RoPE takes fp16/bf16 q/k only (it refuses fp32)"
+        if workload.head_size not in FAST_HEAD_SIZES:
+            # vLLM enables FlashInfer's RoPE only for these head sizes too; on the H200 its generic
+            # kernel faulted (misaligned address) on heads of 80 and 96, which poisons the CUDA context.
+            return f"FlashInfer's RoPE is used for head sizes {'/'.join(map(str, FAST_HEAD_SIZES))} only"
         return super().unsupported(workload)
 
     def cache_dtype(self, workload):
@@ -38,9 +42,6 @@ class FlashInferBackend(Backend):
 
         return torch.float32
 
-    def traffic_bytes(self, workload):
-        # Outside the fast-path head sizes another kernel runs whose traffic we have not measured.
-        return workload.full_head_bytes() if workload.head_size in FAST_HEAD_SIZES else None
 
     def apply(self, positions, query, key, head_size, cos_sin_cache, is_neox):
         from flashinfer.rope import apply_rope_with_cos_sin_cache_inplace
