@@ -208,6 +208,35 @@ def table_ratios(stdout: str) -> dict:
     return out
 
 
+def _slow_build_time(src: Path, rel: Path, base_text: str, ns: int, device: str, work: Path) -> float:
+    tree = work / f"slow-{ns}"
+    shutil.rmtree(tree, ignore_errors=True)
+    shutil.copytree(src, tree)
+    (tree / rel).write_text(slow_copy(base_text, ns))
+    return _build_and_time(tree, device, work / f"build-{ns}")
+
+
+def calibrate(slowdown_at, target: float, history: list, log, first: int = 100, steps: int = 8) -> int:
+    """The per-block sleep giving about ``target`` slowdown. The response is not linear (a short sleep
+    hides behind other blocks' memory traffic, then it shows), so: grow 4x until past the target, then
+    bisect; stop within [0.7, 1.5] x target. Each step is one build and one timing."""
+    lo, hi, ns = 0, None, first
+    for _ in range(steps):
+        got = slowdown_at(ns)
+        history.append(dict(ns=ns, slowdown=got))
+        log(f"  calibration: sleep {ns} ns per block -> {100 * got:+.1f}% at the headline")
+        if 0.7 * target <= got <= 1.5 * target:
+            return ns
+        if got < target:
+            lo = ns
+            ns = ns * 4 if hi is None else (lo + hi) // 2
+        else:
+            hi = ns
+            ns = (lo + hi) // 2
+    best = min(history, key=lambda h: abs(h["slowdown"] - target))
+    return best["ns"]
+
+
 def detection(vllm_src: Path, device: str, args, log) -> dict:
     import ropebench
 
@@ -218,15 +247,9 @@ def detection(vllm_src: Path, device: str, args, log) -> dict:
     # Calibrate the sleep to the target slowdown at the headline shape (slowdown grows with ns).
     base_us = _build_and_time(vllm_src, device, work / "b0")
     ns, calibration = args.slow_ns, []
-    if ns is None:  # two steps: a probe at 100 ns, then the sleep scaled to the target, measured
-        for step, probe in enumerate((100, None)):
-            ns = probe or max(10, min(5000, round(100 * args.target_slowdown / max(calibration[0]["slowdown"], 1e-3))))
-            tree = work / f"cal{step}"
-            shutil.copytree(vllm_src, tree)
-            (tree / rel).write_text(slow_copy(base_text, ns))
-            got = _build_and_time(tree, device, work / f"bc{step}") / base_us - 1
-            calibration.append(dict(ns=ns, slowdown=got))
-            log(f"  calibration: sleep {ns} ns per block -> {100 * got:+.1f}% at the headline")
+    if ns is None:
+        ns = calibrate(lambda n: _slow_build_time(vllm_src, rel, base_text, n, device, work) / base_us - 1,
+                       args.target_slowdown, calibration, log)
     # A three-commit repository: base, slow kernel, and an unrelated change (same kernel).
     repo = work / "repo"
     shutil.copytree(vllm_src, repo, ignore=shutil.ignore_patterns(".git"))
