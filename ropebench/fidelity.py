@@ -414,6 +414,16 @@ def render(rep: dict, out: Path) -> str:
             lines.append(f"| base vs {r['kind']} | {r['exit']} | {r['flagged']} |")
         lines += ["", f"Detected in {sum(r['exit'] == 1 for r in slow)}/{len(slow)} tries; false positives in "
                       f"{sum(r['exit'] != 0 for r in same)}/{len(same)} identical reruns.", ""]
+        if slow and slow[0].get("ratios"):
+            names = sorted(slow[0]["ratios"])
+            lines += ["Ratios head/base per point, as asv printed them:", "",
+                      "| point | " + " | ".join(f"slow {i + 1}" for i in range(len(slow)))
+                      + " | " + " | ".join(f"identical {i + 1}" for i in range(len(same))) + " |",
+                      "|---|" + "---|" * (len(slow) + len(same))]
+            for n in names:
+                cells = [str(r["ratios"].get(n, "-")) for r in slow + same]
+                lines.append(f"| `{n.split('time_rope')[-1]}` | " + " | ".join(cells) + " |")
+            lines.append("")
     if "roofline" in rep:
         lines += ["## 4. Roofline over the seed grid (NeoX, bf16, head 128, rotary 32)", "",
                   f"![% of floor]({out.stem}-roofline.png)", "",
