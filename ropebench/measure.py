@@ -27,7 +27,7 @@ def make_calls(backend, workload: Workload, sets: int):
 
 
 def measure(workload: Workload, backend, *, samples: int = timing.SAMPLES, eager: bool = True,
-            monitor=None, check: bool = True, cpu_seconds: float = 2.0) -> Result:
+            monitor=None, check: bool = True, cpu_seconds: float = 2.0, cpu_clock: str = "wall") -> Result:
     """Check then time one point. ``backend``: a registered name or a Backend instance."""
     if isinstance(backend, str):
         backend = get_backend(backend)
@@ -47,7 +47,7 @@ def measure(workload: Workload, backend, *, samples: int = timing.SAMPLES, eager
         if workload.device == "cpu":
             calls = make_calls(backend, workload, 2)
             calls[0]()
-            result.kernel = timing.time_cpu(calls, samples=samples, max_seconds=cpu_seconds)
+            result.kernel = timing.time_cpu(calls, samples=samples, max_seconds=cpu_seconds, clock=cpu_clock)
             return result
         import torch
 

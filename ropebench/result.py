@@ -77,7 +77,7 @@ class Result:
     def flags(self) -> list[str]:
         """Guard flags plus notes on how the number was taken."""
         notes = []
-        if self.kernel and not self.kernel.cold_l2 and self.kernel.method != "cpu":
+        if self.kernel and not self.kernel.cold_l2 and not self.kernel.method.startswith("cpu"):
             notes.append("L2 partly warm (rotation capped)")
         return self.guard_flags + notes
 

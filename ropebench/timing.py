@@ -13,7 +13,8 @@ between two uses of one set at least COLD_L2_FACTOR x L2 of other data is touche
 cache stays shared and warm, as in a model. Where memory or graph size caps R, the result says
 cold_l2=False.
 
-CPU ("cpu"): wall clock (perf_counter) around single calls.
+CPU ("cpu"): wall clock (perf_counter) around single calls; "cpu-thread": the calling thread's CPU time,
+single-threaded, which the asv server uses on CPU-only machines (preemption does not inflate it).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ COPY_BYTES = 2 << 30  # copy-bandwidth probe: 2 GiB read + 2 GiB written
 
 @dataclass
 class Timing:
-    method: str  # "graph" | "eager" | "cpu"
+    method: str  # "graph" | "eager" | "cpu" | "cpu-thread"
     samples_us: list[float]
     sets: int = 1
     cold_l2: bool = True
@@ -146,18 +147,29 @@ def time_eager(calls, samples: int = SAMPLES, monitor=None, cold: bool = True) -
     return _guarded("eager", per_call, clocks, monitor, len(calls), cold)
 
 
-def time_cpu(calls, samples: int = SAMPLES, max_seconds: float = 2.0, min_samples: int = 5) -> Timing:
-    """Wall-clock time per call on the CPU, rotating over the given calls; time-boxed."""
+CPU_CLOCKS = {
+    "wall": time.perf_counter,
+    # CPU time of the calling thread: what the kernel costs, not inflated when other processes preempt
+    # it. Meaningful only single-threaded (torch and OpenMP at one thread), as the asv server runs on CPU.
+    "thread": time.thread_time,
+}
+
+
+def time_cpu(calls, samples: int = SAMPLES, max_seconds: float = 2.0, min_samples: int = 5,
+             clock: str = "wall") -> Timing:
+    """Time per call on the CPU (wall clock, or the thread's CPU time), rotating over the calls; time-boxed."""
+    now = CPU_CLOCKS[clock]
     per_call = []
     deadline = time.perf_counter() + max_seconds
     i = 0
     while len(per_call) < samples and (len(per_call) < min_samples or time.perf_counter() < deadline):
         call = calls[i % len(calls)]
-        t0 = time.perf_counter()
+        t0 = now()
         call()
-        per_call.append((time.perf_counter() - t0) * 1e6)
+        per_call.append((now() - t0) * 1e6)
         i += 1
-    return Timing(method="cpu", samples_us=per_call, sets=len(calls), cold_l2=False)
+    return Timing(method="cpu" if clock == "wall" else f"cpu-{clock}", samples_us=per_call, sets=len(calls),
+                  cold_l2=False)
 
 
 _copy_gbps: dict[str, float] = {}

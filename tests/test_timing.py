@@ -33,3 +33,17 @@ def test_cpu_timer_times_each_call():
     t = timing.time_cpu(calls, samples=10, max_seconds=5)
     assert len(t.samples_us) == 10
     assert 1900 < t.median_us < 20000
+
+
+def test_thread_clock_counts_work_not_waiting():
+    def busy():
+        t = time.thread_time()
+        while time.thread_time() - t < 0.002:
+            pass
+
+    def wait():
+        time.sleep(0.002)
+
+    assert timing.time_cpu([busy], samples=5, clock="thread").median_us > 1500
+    waited = timing.time_cpu([wait], samples=5, clock="thread")
+    assert waited.method == "cpu-thread" and waited.median_us < 500  # asleep (as if preempted): not counted

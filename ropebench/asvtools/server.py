@@ -59,6 +59,8 @@ class Server:
 
             device = os.environ.get("ROPEBENCH_DEVICE")
             self.device = device or ("cuda:0" if torch.cuda.is_available() else "cpu")
+            if self.device == "cpu":
+                torch.set_num_threads(1)  # with OMP_NUM_THREADS=1 (main): thread CPU time is the kernel's
         return self.device
 
     def point(self, msg: dict) -> dict:
@@ -81,8 +83,10 @@ class Server:
             from ropebench.guard import monitor_for
 
             self.monitor = monitor_for(w.device)
+        # On a CPU-only machine (CI) time single-threaded CPU time: shared runners preempt, and a
+        # preempted wall clock would turn noise into "regressions".
         r = measure(w, backend, samples=msg.get("samples", 100), eager=False, monitor=self.monitor,
-                    cpu_seconds=msg.get("cpu_seconds", 2.0))
+                    cpu_seconds=msg.get("cpu_seconds", 2.0), cpu_clock="thread")
         self.release_memory()
         if r.status != "ok":
             return {"status": r.status, "reason": r.reason}
@@ -150,6 +154,9 @@ class Server:
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     folder = Path(argv[0]).resolve()
+    # One OpenMP thread for CPU kernels (vLLM's CPU RoPE uses OpenMP): see Server.point. Set before any
+    # library starts its thread pool; GPU runs do not use OpenMP.
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
     # Under asv the op to time is the one asv installed for this commit, never an override.
     if os.environ.pop("ROPEBENCH_VLLM_OP", None):
         print("ignoring ROPEBENCH_VLLM_OP: asv installed this commit's kernel", flush=True)
