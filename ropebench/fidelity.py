@@ -12,6 +12,7 @@ This is a benchmark command, not a test: it refuses to run without a GPU.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import re
@@ -44,13 +45,7 @@ def add_arguments(p) -> None:
     p.add_argument("--factor", type=float, default=1.03, help="asv continuous --factor for detection")
     p.add_argument("--tries", type=int, default=3, help="asv continuous runs, slow and identical each")
     p.add_argument("--parts", default="agreement,repeat,detect,roofline")
-    p.add_argument("--child", default=None, help=argparse_suppress())
-
-
-def argparse_suppress():
-    import argparse
-
-    return argparse.SUPPRESS
+    p.add_argument("--child", default=None, help=argparse.SUPPRESS)  # one repeatability process
 
 
 def _workload(shape, device, style="neox", **extra):

@@ -107,6 +107,6 @@ class Result:
 
 
 def _fmt(x, spec: str = ".3f") -> str:
-    if x is None or x is False or (isinstance(x, float) and math.isnan(x)):
+    if x is None or (isinstance(x, float) and math.isnan(x)):
         return ""
     return format(x, spec)

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from ropebench.fidelity import marked_rows as _marked  # rows of asv's comparison table
+
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -92,16 +94,6 @@ def _results(tmp, sha):
         cols = dict(zip(data["result_columns"], row))
         out[name] = cols["result"]
     return out
-
-
-def _marked(stdout, marks=("+",)):
-    """Rows of asv's comparison table whose change mark is one of marks ('+' worse, '-' better, '!' failing)."""
-    rows = []
-    for line in stdout.splitlines():
-        cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if line.lstrip().startswith("|") and cells and cells[0] in marks:
-            rows.append(cells[-1])
-    return rows
 
 
 def test_asv_check_passes(history):
