@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 from ropebench.errors import RopeBenchError
+from ropebench.kernels.loader import ENV_OP_DIR, PACKAGE
 
 AGREEMENT_SHAPES = [(1, 1, 32), (4, 128, 32), (16, 512, 32), (64, 256, 48), (64, 1024, 48)]
 REPEAT_SHAPES = [(1, 64, 32), (16, 512, 32), (64, 1024, 48)]
@@ -176,7 +177,7 @@ def _build_and_time(src: Path, device: str, out: Path) -> float:
             f"r=measure(Workload(batch_size=16, seq_len=512, num_heads=32, device='{device}'), 'vllm', eager=False);"
             "print(json.dumps(r.median_us))")
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                       env=dict(os.environ, ROPEBENCH_VLLM_OP=str(unpacked / "ropebench_vllm_kernel")))
+                       env=dict(os.environ, **{ENV_OP_DIR: str(unpacked / PACKAGE)}))
     return float(p.stdout.strip().splitlines()[-1])
 
 
@@ -271,7 +272,7 @@ def detection(vllm_src: Path, device: str, args, log) -> dict:
     points = "|".join(rf"RoPE.time_rope\('vllm', 'neox', {b}, {s}, {h}\)" for b, s, h in DETECT_SHAPES)
     subprocess.run([sys.executable, "-m", "asv", "machine", "--yes", "--machine", "fidelity"], cwd=work,
                    check=True, capture_output=True)
-    asv_env = {k: v for k, v in os.environ.items() if k != "ROPEBENCH_VLLM_OP"}
+    asv_env = {k: v for k, v in os.environ.items() if k != ENV_OP_DIR}
     runs = []
     for label, head in [("slow", slow)] * args.tries + [("identical", same)] * args.tries:
         t0 = time.monotonic()

@@ -25,11 +25,24 @@ import traceback
 from multiprocessing.connection import Listener
 from pathlib import Path
 
+from ropebench.kernels.loader import ENV_OP_DIR
+
 SOCKET_NAME = "ropebench.sock"
 LOG_NAME = "ropebench-server.log"
 KEY_ENV = "ROPEBENCH_SERVER_KEY"
+ASV_PID_ENV = "ROPEBENCH_ASV_PID"  # the asv process whose run this server serves
 IDLE_SECONDS = 900
 LOCK_WAIT_SECONDS = 120
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def gpu_lock_path() -> Path:
@@ -109,15 +122,16 @@ class Server:
             torch.cuda.empty_cache()
 
     # ---- lifetime ---------------------------------------------------------------------------------
-    def watchdog(self):
+    def watchdog(self, asv_pid: int | None):
         while True:
             time.sleep(0.5)
             gone = not self.folder.exists()
             idle = time.monotonic() - self.last_request > IDLE_SECONDS
-            if gone or idle:
+            if gone or idle or (asv_pid and not _alive(asv_pid)):  # asv killed: do not hold the GPU
+                (self.folder / SOCKET_NAME).unlink(missing_ok=True)
                 os._exit(0)
 
-    def serve(self, authkey: bytes):
+    def serve(self, authkey: bytes, asv_pid: int | None = None):
         lock = open(gpu_lock_path(), "w")  # noqa: SIM115 - held for the process's lifetime
         deadline = time.monotonic() + LOCK_WAIT_SECONDS
         while True:  # wait for a previous server on this GPU to leave
@@ -129,7 +143,7 @@ class Server:
                     print("another ropebench server still holds the GPU lock; going on", flush=True)
                     break
                 time.sleep(0.2)
-        threading.Thread(target=self.watchdog, daemon=True).start()
+        threading.Thread(target=self.watchdog, args=(asv_pid,), daemon=True).start()
         sock = self.folder / SOCKET_NAME
         with Listener(str(sock), family="AF_UNIX", authkey=authkey) as listener:
             print(f"listening on {sock}", flush=True)
@@ -146,8 +160,9 @@ class Server:
                     self.last_request = time.monotonic()
                     if "CUDA error" in reply.get("reason", ""):
                         # A CUDA fault is sticky: every later kernel in this context would fail too.
-                        # Leave; the next point starts a fresh server (suite.ask).
+                        # Leave (socket removed); the next point starts a fresh server (suite.ask).
                         print("CUDA error: exiting so that later points get a clean context", flush=True)
+                        sock.unlink(missing_ok=True)
                         os._exit(3)
 
 
@@ -158,10 +173,11 @@ def main(argv=None) -> int:
     # library starts its thread pool; GPU runs do not use OpenMP.
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     # Under asv the op to time is the one asv installed for this commit, never an override.
-    if os.environ.pop("ROPEBENCH_VLLM_OP", None):
-        print("ignoring ROPEBENCH_VLLM_OP: asv installed this commit's kernel", flush=True)
+    if os.environ.pop(ENV_OP_DIR, None):
+        print(f"ignoring {ENV_OP_DIR}: asv installed this commit's kernel", flush=True)
     authkey = bytes.fromhex(os.environ.pop(KEY_ENV))
-    Server(folder).serve(authkey)
+    asv_pid = int(os.environ.pop(ASV_PID_ENV, "0") or 0) or None
+    Server(folder).serve(authkey, asv_pid)
     return 0
 
 

@@ -18,7 +18,7 @@ import time
 from multiprocessing.connection import Client
 from pathlib import Path
 
-from ropebench.asvtools.server import KEY_ENV, LOG_NAME, SOCKET_NAME
+from ropebench.asvtools.server import ASV_PID_ENV, KEY_ENV, LOG_NAME, SOCKET_NAME
 
 START_TIMEOUT = 180
 
@@ -51,7 +51,10 @@ def start_server() -> dict:
     """Start the measurement server in asv's setup_cache folder (the cwd); return how to reach it."""
     folder = Path.cwd()
     authkey = os.urandom(16).hex()
-    env = dict(os.environ, **{KEY_ENV: authkey})
+    # setup_cache runs as a child of asv: the server leaves if that asv process dies.
+    asv_pid = os.environ.get(ASV_PID_ENV) or str(os.getppid())
+    env = dict(os.environ, **{KEY_ENV: authkey, ASV_PID_ENV: asv_pid})
+    (folder / SOCKET_NAME).unlink(missing_ok=True)  # a server that died may have left its socket
     log = open(folder / LOG_NAME, "w")  # noqa: SIM115 - the child keeps it
     # Own session and no inherited pipes: asv waits for setup_cache's output to close.
     proc = subprocess.Popen([sys.executable, "-m", "ropebench.asvtools.server", str(folder)], cwd=folder,
@@ -63,7 +66,11 @@ def start_server() -> dict:
         if proc.poll() is not None:
             raise RuntimeError(f"ropebench measurement server exited ({proc.returncode}): {_tail(folder)}")
         if (folder / SOCKET_NAME).exists():
-            info.update(request(info, {"kind": "hello"}))
+            try:
+                info.update(request(info, {"kind": "hello"}))
+            except (OSError, EOFError):  # bound but not yet listening
+                time.sleep(0.1)
+                continue
             print(f"ropebench server {proc.pid} measuring on {info['device']}")
             return info
         time.sleep(0.1)

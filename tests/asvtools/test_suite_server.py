@@ -95,3 +95,37 @@ def test_machine_file_is_asv_loadable(cli, tmp_path):
     assert m.machine == "test-box" and m.torch == entry["torch"]
     bad = cli("machine", "--machine", "a b", "--file", path)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
+
+
+def test_a_dead_server_is_replaced_for_the_next_point(server):
+    import signal
+
+    info, folder = server
+    os.kill(info["pid"], signal.SIGKILL)  # as if it had died mid-run; its socket file stays behind
+    deadline = time.monotonic() + 10
+    while _alive(info["pid"]) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert (folder / suite.SOCKET_NAME).exists()
+    w = dict(batch_size=1, seq_len=8, num_heads=2, head_size=64, rotary_dim=32, style="neox", dtype="float32")
+    reply = suite.ask(info, "time", "torch", w, samples=10, cpu_seconds=0.5)
+    assert reply["status"] == "ok" and len(reply["samples_s"]) == 10
+    assert _alive(info["pid"])  # ask() updated info with the new server
+
+
+def test_server_leaves_when_its_asv_process_dies(tmp_path, monkeypatch):
+    import subprocess
+    import sys
+
+    parent = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    folder = tmp_path / "cache"
+    folder.mkdir()
+    monkeypatch.chdir(folder)
+    monkeypatch.setenv("ROPEBENCH_DEVICE", "cpu")
+    monkeypatch.setenv("ROPEBENCH_ASV_PID", str(parent.pid))
+    info = suite.start_server()
+    parent.kill()
+    parent.wait()
+    deadline = time.monotonic() + 10
+    while _alive(info["pid"]) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not _alive(info["pid"])
