@@ -65,6 +65,10 @@ def main(argv=None) -> int:
     except RopeBenchError as exc:
         print(f"ropebench: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except OSError as exc:  # a path the user gave: missing folder, a file where a folder belongs, no permission
+        where = f": {exc.filename}" if getattr(exc, "filename", None) else ""
+        print(f"ropebench: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return EXIT_ERROR
     except KeyboardInterrupt:
         print("ropebench: interrupted (results written so far are kept)", file=sys.stderr)
         return 130

@@ -63,7 +63,16 @@ def measure(workload: Workload, backend, *, samples: int = timing.SAMPLES, eager
             del calls
     except RopeBenchError as exc:
         result.status, result.reason = "error", str(exc)
+    except Exception as exc:  # noqa: BLE001 - a backend's failure (JIT compile, OOM, CUDA fault) is this
+        # point's result, not the end of the run; the first line says what happened.
+        first = (str(exc).strip().splitlines() or [""])[0]
+        result.status, result.reason = "error", f"{type(exc).__name__}: {first}"
     return result
+
+
+def cuda_fault(result: Result) -> bool:
+    """A CUDA error is sticky: nothing more can run in this process's context."""
+    return result.status == "error" and "CUDA error" in result.reason
 
 
 def fill_speedups(results: list[Result]) -> None:

@@ -133,3 +133,32 @@ def test_fidelity_calibration_handles_a_threshold_response():
     ns = calibrate(response, 0.05, history, lambda msg: None)
     assert 0.035 <= response(ns) <= 0.075
     assert len(history) <= 8 and history[0]["ns"] == 100
+
+
+@pytest.mark.parametrize("args,message", [
+    (["run", "--device", "cpu", "--single", "--save-path", "{file}"], "File exists"),
+    (["machine", "--file", "{missing}/x.json"], "No such file or directory"),
+    (["merge", "{file}", "{tmp}"], "not a file"),
+    (["run", "--device", "cpu", "--single", "--styles", ","], "--styles is empty"),
+])
+def test_bad_paths_are_one_line_and_exit_2(cli, tmp_path, args, message):
+    file = tmp_path / "a-file"
+    file.write_text("x")
+    args = [a.format(file=file, missing=tmp_path / "missing", tmp=tmp_path) for a in args]
+    p = cli(*args)
+    assert p.returncode == 2 and message in p.stderr, p.stderr
+    assert "Traceback" not in p.stderr and len(p.stderr.strip().splitlines()) == 1
+
+
+def test_a_failing_backend_is_a_result_not_a_crash(monkeypatch):
+    from ropebench.backends.torch_native import TorchBackend
+    from ropebench.measure import cuda_fault, measure
+
+    class Faulty(TorchBackend):
+        def apply(self, *args):
+            raise RuntimeError("CUDA error: misaligned address\nmore lines")
+
+    w = Workload(batch_size=1, seq_len=4, num_heads=2, head_size=64, rotary_dim=32)
+    r = measure(w, Faulty(), samples=5)
+    assert r.status == "error" and r.reason == "RuntimeError: CUDA error: misaligned address"
+    assert cuda_fault(r)

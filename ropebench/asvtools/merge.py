@@ -157,6 +157,8 @@ def result_files(root: Path):
 def merge_trees(dest, sources) -> dict:
     """Merge every source results folder into dest (created if missing); returns counts."""
     dest = Path(dest)
+    if dest.exists() and not dest.is_dir():
+        raise RopeBenchError(f"DEST must be a results folder, not a file: {dest}")
     counts = {"added": 0, "merged": 0, "same": 0}
     for src in map(Path, sources):
         if not src.is_dir():

@@ -90,7 +90,7 @@ def run(args) -> int:
     from ropebench import report, system
     from ropebench.backends import get_backend, parse_backends
     from ropebench.guard import monitor_for
-    from ropebench.measure import fill_speedups, measure
+    from ropebench.measure import cuda_fault, fill_speedups, measure
     from ropebench.workload import Workload, canonical_style, seed_grid
 
     console = Console()
@@ -99,8 +99,10 @@ def run(args) -> int:
     if args.samples < 1:
         raise RopeBenchError("--samples must be at least 1")
     backends = parse_backends(args.backends)
-    styles = ([canonical_style(s) for s in args.styles.split(",") if s.strip()] if args.styles
+    styles = ([canonical_style(s) for s in args.styles.split(",") if s.strip()] if args.styles is not None
               else ["neox" if args.is_neox_style else "gptj"])
+    if not styles:
+        raise RopeBenchError("--styles is empty; give neox, gptj or neox,gptj")
     device = _device(args.device)
     if args.vllm_op:
         import os
@@ -151,6 +153,10 @@ def run(args) -> int:
                 results.append(r)
                 csv_log.write(r)
                 progress.advance(task)
+                if cuda_fault(r):
+                    console.print(f"[red]{b} at {w.label()}: {r.reason}[/red]; the CUDA context is unusable, "
+                                  "stopping here (results so far are kept)")
+                    break
     except KeyboardInterrupt:
         # Keep what was measured: the table, CSV, run.json and plots below cover it.
         interrupted = True
