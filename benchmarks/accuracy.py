@@ -6,8 +6,8 @@ DTYPES = ["bfloat16", "float16", "float32"]
 
 
 class RoPEAccuracy(MeasuredBenchmark):
-    """Relative L2 error of the rotated q and k against float64 RoPE (lower is better), at the
-    headline head configuration (batch 4, seq 256, 32 heads, head 128, rotary 32). A wrong kernel
+    """Relative L2 error of the rotated q and k against float64 RoPE (lower is better), with the seed's
+    head configuration (32 heads, head 128, rotary 32) at batch 4 x seq 256. A wrong kernel
     shows as a jump here (and fails its timing points, which only time correct kernels)."""
 
     params = [BACKENDS, STYLES, DTYPES]

@@ -4,8 +4,8 @@ from .common import BACKENDS, BATCH, CLOCK, HEADS, SEED_HEAD, SEQ_LEN, STYLES, M
 
 
 class RoPE(MeasuredBenchmark):
-    """In-place RoPE on q and k. Time: kernel time per call from CUDA-graph replays (launch
-    overhead excluded), cold L2; wall clock on CPU machines."""
+    """In-place RoPE on q and k. Time: kernel time per call from CUDA-graph replays (host launch
+    overhead excluded), cold L2; on CPU-only machines, single-threaded CPU time per call."""
 
     params = [BACKENDS, STYLES, BATCH, SEQ_LEN, HEADS]
     param_names = ["backend", "style", "batch", "seq_len", "heads"]

@@ -26,11 +26,11 @@ from pathlib import Path
 
 from ropebench.errors import RopeBenchError
 from ropebench.kernels.loader import ENV_OP_DIR, PACKAGE
+from ropebench.workload import SEED_HEAD
 
 AGREEMENT_SHAPES = [(1, 1, 32), (4, 128, 32), (16, 512, 32), (64, 256, 48), (64, 1024, 48)]
 REPEAT_SHAPES = [(1, 64, 32), (16, 512, 32), (64, 1024, 48)]
 DETECT_SHAPES = [(4, 256, 32), (16, 512, 32), (16, 1024, 48), (64, 512, 32), (64, 1024, 48)]
-SEED_HEAD = dict(head_size=128, rotary_dim=32, dtype="bfloat16")
 GOALS = dict(cupti_pct=3.0, spread_large_pct=2.0, spread_small_pct=5.0, large_us=10.0)
 
 

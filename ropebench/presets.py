@@ -1,4 +1,4 @@
-"""Real-model RoPE shapes (per GPU, no tensor parallelism), for the model benchmarks and `run --model`.
+"""Real-model RoPE shapes (per GPU, no tensor parallelism), for the asv model benchmarks.
 
 Sizes come from each model's public config.json (num_attention_heads, num_key_value_heads,
 head_dim or hidden/heads, partial_rotary_factor or rotary_dim, torch_dtype).
@@ -28,14 +28,3 @@ PHASES = {
     "decode-64": dict(batch_size=64, seq_len=1),
     "prefill-4096": dict(batch_size=1, seq_len=4096),
 }
-
-
-def model_workload(model: str, phase: str, **extra):
-    from ropebench.errors import RopeBenchError
-    from ropebench.workload import Workload
-
-    if model not in MODELS:
-        raise RopeBenchError(f"unknown model preset {model!r}; choose from {', '.join(MODELS)}")
-    if phase not in PHASES:
-        raise RopeBenchError(f"unknown phase {phase!r}; choose from {', '.join(PHASES)}")
-    return Workload(**MODELS[model], **PHASES[phase], **extra)

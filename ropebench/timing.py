@@ -1,9 +1,12 @@
 """Timers. Nothing but the kernel sits inside a timed region: no clone, no allocation, no sync.
 
 GPU kernel time ("graph"): the R in-place calls, one per rotating input set, are captured in one
-CUDA graph; each sample is CUDA events around one replay, divided by R. Launch overhead is thereby
-excluded (the label says so). A short spin kernel queued before each batch of replays keeps the
-GPU busy while the host queues the events and graph launches, so no host latency leaks in.
+CUDA graph; each sample is CUDA events around one replay, divided by R. The host's launch overhead is
+thereby excluded; the device-side cost of starting the graph and stepping between its nodes is not
+(about 3 µs per replay on the H200, so 1.7 µs per call at R = 2: docs/fidelity.md). A short spin
+kernel queued before each batch of replays keeps the GPU busy while the host queues the events and
+graph launches, so no host latency leaks in. The SM clock is read once per batch of replays, while
+the batch runs.
 
 GPU host-inclusive latency ("eager"): events around R back-to-back eager calls after a sync,
 divided by R: the per-call cost a caller without graphs sees, max(host dispatch, GPU time).
@@ -113,8 +116,9 @@ def replay_samples(graph, calls_per_replay: int, samples: int = SAMPLES, monitor
             starts[i].record()
             graph.replay()
             ends[i].record()
-        ends[hi - 1].synchronize()
+        # Read while the batch runs (the host queued it ahead of the GPU), not after it idles.
         clocks.extend([monitor.sm_clock_mhz()] * (hi - lo))
+        ends[hi - 1].synchronize()
     per_call = [s.elapsed_time(e) * 1e3 / calls_per_replay for s, e in zip(starts, ends)]
     return per_call, clocks
 

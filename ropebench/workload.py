@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-import math
 from dataclasses import dataclass
 
 from ropebench.errors import RopeBenchError
@@ -29,8 +28,7 @@ ELEMENT_SIZE = {"bfloat16": 2, "float16": 2, "float32": 4}
 SEED_BATCH = (1, 4, 16, 64)
 SEED_SEQ_LEN = (64, 128, 256, 512, 1024)
 SEED_HEADS = (32, 48)
-# The headline configuration every report quotes.
-HEADLINE = dict(batch_size=16, seq_len=512, num_heads=32, head_size=128, rotary_dim=32, dtype="bfloat16")
+SEED_HEAD = dict(head_size=128, rotary_dim=32, dtype="bfloat16")  # the seed's fixed head configuration
 
 
 def canonical_dtype(name: str) -> str:
@@ -204,11 +202,11 @@ def check_device(device: str) -> None:
 
 
 def seed_grid(base: Workload, batch=SEED_BATCH, seq_len=SEED_SEQ_LEN, heads=SEED_HEADS) -> list[Workload]:
-    """The seed's grid: batch x seq_len x heads around a base workload (num_kv_heads follows heads
-    unless the base sets GQA)."""
+    """The seed's grid: batch x seq_len x heads around a base workload. num_kv_heads follows heads
+    (the seed's MHA) unless the base sets GQA; then it stays fixed, and a head count it does not divide
+    is an error rather than a silent change."""
     gqa = base.num_kv_heads != base.num_heads
     out = []
     for b, s, h in itertools.product(batch, seq_len, heads):
-        kv = max(1, math.gcd(h, base.num_kv_heads)) if gqa else h
-        out.append(base.replace(batch_size=b, seq_len=s, num_heads=h, num_kv_heads=kv))
+        out.append(base.replace(batch_size=b, seq_len=s, num_heads=h, num_kv_heads=base.num_kv_heads if gqa else h))
     return out

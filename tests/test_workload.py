@@ -58,3 +58,10 @@ def test_seed_grid_is_the_seed():
     assert {(w.batch_size, w.seq_len, w.num_heads) for w in grid} == {
         (b, s, h) for b in (1, 4, 16, 64) for s in (64, 128, 256, 512, 1024) for h in (32, 48)}
     assert all(w.num_kv_heads == w.num_heads for w in grid)
+
+
+def test_seed_grid_keeps_gqa_kv_heads_or_says_why_not():
+    grid = seed_grid(Workload(num_heads=32, num_kv_heads=8), heads=(32, 48))
+    assert {w.num_kv_heads for w in grid} == {8}
+    with pytest.raises(RopeBenchError, match="divisible by num_kv_heads"):
+        seed_grid(Workload(num_heads=48, num_kv_heads=12), heads=(32, 48))

@@ -11,18 +11,19 @@ import torch
 from ropebench.backends.base import Backend
 
 
-def _rotate(x, cos, sin, is_neox: bool):
-    cos = cos.unsqueeze(-2).to(x.dtype)  # [T, 1, rot/2]: broadcast over heads
-    sin = sin.unsqueeze(-2).to(x.dtype)
+def _rotated(x, cos, sin, is_neox: bool):
+    """A rotated copy of x [tokens, heads, rot]; cos and sin are [tokens, rot/2]."""
+    c = cos[:, None, :].to(x.dtype)
+    s = sin[:, None, :].to(x.dtype)
+    if is_neox:  # pairs (i, i + rot/2)
+        first, second = x.split(x.shape[-1] // 2, dim=-1)
+    else:  # pairs (2i, 2i+1)
+        first, second = x.unflatten(-1, (-1, 2)).unbind(-1)
+    new_first = first * c - second * s
+    new_second = second * c + first * s
     if is_neox:
-        x1, x2 = x.chunk(2, dim=-1)
-    else:
-        x1, x2 = x[..., ::2], x[..., 1::2]
-    o1 = x1 * cos - x2 * sin
-    o2 = x2 * cos + x1 * sin
-    if is_neox:
-        return torch.cat((o1, o2), dim=-1)
-    return torch.stack((o1, o2), dim=-1).flatten(-2)
+        return torch.cat([new_first, new_second], dim=-1)
+    return torch.stack([new_first, new_second], dim=-1).reshape(x.shape)
 
 
 class TorchBackend(Backend):
@@ -42,4 +43,4 @@ class TorchBackend(Backend):
             if x is None:
                 continue
             x_rot = x.view(num_tokens, -1, head_size)[..., :rot]
-            x_rot.copy_(_rotate(x_rot, cos, sin, is_neox))
+            x_rot.copy_(_rotated(x_rot, cos, sin, is_neox))

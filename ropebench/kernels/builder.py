@@ -354,11 +354,16 @@ def _compile(src: KernelSource, record: dict, home: str | None, cache: Path, ver
                       f"# {' '.join(cmd)}\n# spec: {json.dumps(spec)}\n")
             log.flush()
             proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, text=True)
-            for line in proc.stdout:
-                log.write(line)
-                if verbose:
-                    sys.stderr.write(line)
-            rc = proc.wait()
+            try:
+                for line in proc.stdout:
+                    log.write(line)
+                    if verbose:
+                        sys.stderr.write(line)
+                rc = proc.wait()
+            finally:  # interrupted (Ctrl-C, SIGTERM): the compiler must not outlive its temp tree
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
         text = log_path.read_text(errors="replace")
         lib = Path(spec["build_directory"]) / record["library"]
         if rc != 0 or not lib.is_file():

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -126,6 +127,15 @@ def read_build(path: Path) -> KernelOp:
                     info=info, path=meta.parent)
 
 
+def _ours(spec) -> bool:
+    """Under asv (which sets ASV=true) only a package installed in asv's own environment counts: the
+    environment also sees the runner's site-packages, where an unrelated kernel or vLLM may sit."""
+    if os.environ.get("ASV") != "true":
+        return True
+    origin = spec.origin or next(iter(spec.submodule_search_locations or []), "")
+    return Path(origin).resolve().is_relative_to(Path(sys.prefix).resolve())
+
+
 def find_op(explicit: str | os.PathLike | None = None) -> tuple[KernelOp | None, str]:
     """(op, "") or (None, why not). Looks, in order, at an explicit folder (argument or
     $ROPEBENCH_VLLM_OP), an installed built kernel, then an installed vLLM. Does not touch CUDA."""
@@ -133,13 +143,13 @@ def find_op(explicit: str | os.PathLike | None = None) -> tuple[KernelOp | None,
     if explicit:
         return read_build(Path(explicit)), ""
     spec = importlib.util.find_spec(PACKAGE)
-    if spec is not None and spec.submodule_search_locations:
+    if spec is not None and spec.submodule_search_locations and _ours(spec):
         op = read_build(Path(next(iter(spec.submodule_search_locations))))
         if op.info.get("missing"):  # wheel mode's placeholder: this commit has no vLLM wheel
             return None, op.info["missing"]
         return op, ""
     spec = importlib.util.find_spec("vllm")
-    if spec is not None:
+    if spec is not None and _ours(spec):
         version = ""
         try:
             from importlib.metadata import version as dist_version

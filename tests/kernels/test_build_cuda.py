@@ -13,10 +13,19 @@ from kernel_helpers import ERAS_DIR, cli
 
 torch = pytest.importorskip("torch")
 
+def _nvcc() -> bool:
+    import os
+    import shutil
+
+    home = os.environ.get("CUDA_HOME") or "/usr/local/cuda"
+    return shutil.which("nvcc") is not None or os.path.exists(os.path.join(home, "bin", "nvcc"))
+
+
 pytestmark = [
     pytest.mark.cuda_build,
     pytest.mark.skipif(torch.version.cuda is None,
                        reason=f"torch {torch.__version__} has no CUDA build: nvcc builds need a CUDA-enabled torch"),
+    pytest.mark.skipif(not _nvcc(), reason="no CUDA toolkit (nvcc) on this machine"),
 ]
 
 
