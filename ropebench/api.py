@@ -64,4 +64,7 @@ def apply_rope(positions, query, key, head_size: int, cos_sin_cache, is_neox: bo
     ok, reason = b.available(device_type)
     if not ok:
         raise RopeBenchError(f"backend {backend} is unavailable: {reason}")
+    problem = b.input_problem(positions, query, cos_sin_cache)
+    if problem:
+        raise RopeBenchError(problem)
     b.apply(positions, query, key, head_size, cos_sin_cache, bool(is_neox))

@@ -166,19 +166,30 @@ def _git(repo: Path, *args):
                           env=env).stdout.strip()
 
 
+def _checked(cmd, what: str, **kwargs) -> str:
+    p = subprocess.run(cmd, capture_output=True, text=True, **kwargs)
+    if p.returncode:
+        last = (p.stderr.strip().splitlines() or [f"exit {p.returncode}"])[-1]
+        raise RopeBenchError(f"{what} failed: {last}")
+    return p.stdout
+
+
 def _build_and_time(src: Path, device: str, out: Path) -> float:
     """Build a tree's kernel and time it at the headline, in a fresh process (a new op namespace)."""
-    subprocess.run([sys.executable, "-m", "ropebench", "build-kernel", str(src), "--out", str(out)],
-                   check=True, capture_output=True, text=True)
+    _checked([sys.executable, "-m", "ropebench", "build-kernel", str(src), "--out", str(out)],
+             f"build-kernel {src.name}")
     wheel = next(out.glob("*.whl"))
     unpacked = out / "unpacked"
     shutil.unpack_archive(str(wheel), str(unpacked), "zip")
     code = ("import json,sys; from ropebench.measure import measure; from ropebench.workload import Workload;"
             f"r=measure(Workload(batch_size=16, seq_len=512, num_heads=32, device='{device}'), 'vllm', eager=False);"
             "print(json.dumps(r.median_us))")
-    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                       env=dict(os.environ, **{ENV_OP_DIR: str(unpacked / PACKAGE)}))
-    return float(p.stdout.strip().splitlines()[-1])
+    stdout = _checked([sys.executable, "-c", code], f"timing {src.name}",
+                      env=dict(os.environ, **{ENV_OP_DIR: str(unpacked / PACKAGE)}))
+    us = float(stdout.strip().splitlines()[-1])
+    if us != us:  # NaN: the point was skipped or failed
+        raise RopeBenchError(f"timing {src.name} gave no number (the vllm backend did not run)")
+    return us
 
 
 def marked_rows(stdout: str, marks=("+", "!")) -> list[str]:
@@ -207,7 +218,7 @@ def table_ratios(stdout: str) -> dict:
 def _slow_build_time(src: Path, rel: Path, base_text: str, ns: int, device: str, work: Path) -> float:
     tree = work / f"slow-{ns}"
     shutil.rmtree(tree, ignore_errors=True)
-    shutil.copytree(src, tree)
+    shutil.copytree(src, tree, ignore=shutil.ignore_patterns(".git"))
     (tree / rel).write_text(slow_copy(base_text, ns))
     return _build_and_time(tree, device, work / f"build-{ns}")
 
@@ -234,9 +245,19 @@ def calibrate(slowdown_at, target: float, history: list, log, first: int = 100, 
 
 
 def detection(vllm_src: Path, device: str, args, log) -> dict:
+    work = Path(tempfile.mkdtemp(prefix="ropebench-fidelity-"))
+    try:
+        result = _detection(vllm_src, device, args, log, work)
+    except BaseException:
+        log(f"  (kept {work} for inspection)")
+        raise
+    shutil.rmtree(work, ignore_errors=True)
+    return result
+
+
+def _detection(vllm_src: Path, device: str, args, log, work: Path) -> dict:
     import ropebench
 
-    work = Path(tempfile.mkdtemp(prefix="ropebench-fidelity-"))
     kernel = _kernel_path(vllm_src)
     rel = kernel.relative_to(vllm_src)
     base_text = kernel.read_text()
@@ -270,8 +291,7 @@ def detection(vllm_src: Path, device: str, args, log) -> dict:
                 benchmark_dir=str(conf_src.parent / "benchmarks"))
     (work / "asv.conf.json").write_text(json.dumps(conf, indent=1))
     points = "|".join(rf"RoPE.time_rope\('vllm', 'neox', {b}, {s}, {h}\)" for b, s, h in DETECT_SHAPES)
-    subprocess.run([sys.executable, "-m", "asv", "machine", "--yes", "--machine", "fidelity"], cwd=work,
-                   check=True, capture_output=True)
+    _checked([sys.executable, "-m", "asv", "machine", "--yes", "--machine", "fidelity"], "asv machine", cwd=work)
     asv_env = {k: v for k, v in os.environ.items() if k != ENV_OP_DIR}
     runs = []
     for label, head in [("slow", slow)] * args.tries + [("identical", same)] * args.tries:

@@ -162,3 +162,16 @@ def test_a_failing_backend_is_a_result_not_a_crash(monkeypatch):
     r = measure(w, Faulty(), samples=5)
     assert r.status == "error" and r.reason == "RuntimeError: CUDA error: misaligned address"
     assert cuda_fault(r)
+
+
+def test_apply_rope_checks_what_the_backend_takes():
+    w = Workload(batch_size=1, seq_len=4, num_heads=2, head_size=64, rotary_dim=32, dtype="float32")
+    inp = w.make_inputs()
+    from ropebench.backends import get_backend
+
+    assert "float32 cos_sin_cache" in get_backend("flashinfer").input_problem(inp.positions, inp.query,
+                                                                              inp.cos_sin_cache.half())
+    assert "does not take float32" in get_backend("flashinfer").input_problem(inp.positions, inp.query,
+                                                                              inp.cos_sin_cache)
+    assert "int64 positions" in get_backend("vllm").input_problem(inp.positions.int(), inp.query, inp.cos_sin_cache)
+    assert get_backend("torch").input_problem(inp.positions, inp.query, inp.cos_sin_cache) is None

@@ -41,6 +41,13 @@ class Backend:
         ok, reason = self.available(device_type)
         return None if ok else reason
 
+    def input_problem(self, positions, query, cos_sin_cache) -> str | None:
+        """What in these tensors this backend cannot take (checked by apply_rope before any launch)."""
+        dtype = str(query.dtype).replace("torch.", "")
+        if dtype not in self.dtypes:
+            return f"{self.name} does not take {dtype} q/k"
+        return None
+
     def apply(self, positions, query, key, head_size: int, cos_sin_cache, is_neox: bool) -> None:
         """Rotate query and key (key may be None) in place."""
         raise NotImplementedError

@@ -37,6 +37,13 @@ class FlashInferBackend(Backend):
             return f"FlashInfer's RoPE is used for head sizes {'/'.join(map(str, FAST_HEAD_SIZES))} only"
         return super().unsupported(workload)
 
+    def input_problem(self, positions, query, cos_sin_cache):
+        import torch
+
+        if cos_sin_cache.dtype != torch.float32:
+            return f"flashinfer needs a float32 cos_sin_cache, got {cos_sin_cache.dtype}"
+        return super().input_problem(positions, query, cos_sin_cache)
+
     def cache_dtype(self, workload):
         import torch
 

@@ -39,6 +39,13 @@ class VllmBackend(Backend):
             return reason
         return self.op()[0].unsupported(workload.is_neox)
 
+    def input_problem(self, positions, query, cos_sin_cache):
+        import torch
+
+        if positions.dtype != torch.int64:
+            return f"vLLM's op takes int64 positions, got {positions.dtype}"
+        return super().input_problem(positions, query, cos_sin_cache)
+
     def apply(self, positions, query, key, head_size, cos_sin_cache, is_neox):
         op, why = self.op()
         if op is None:
