@@ -3,12 +3,14 @@ PY ?= python3
 VENV ?= .venv
 CUDA_VENV ?= .venv-cuda
 ARGS ?=
+# FlashInfer only where there is a GPU to run it on.
+BENCH_EXTRAS ?= $(shell nvidia-smi -L >/dev/null 2>&1 && echo gpu,flashinfer || echo gpu)
 
 .PHONY: bench test lint test-cuda-build clean
 
 # Time the three backends on the seed grid (both styles) on this machine's GPU, or torch on the CPU.
 bench:
-	scripts/venv.sh $(VENV) gpu
+	scripts/venv.sh $(VENV) $(BENCH_EXTRAS)
 	$(VENV)/bin/ropebench run --styles neox,gptj $(ARGS)
 
 # Everything CI runs: lint, the test suite (real asv runs included), and nvcc builds of GPU fixtures
