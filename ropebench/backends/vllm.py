@@ -56,19 +56,8 @@ class VllmBackend(Backend):
         reason = self.unsupported(workload)
         if reason:
             raise Unsupported(reason)
-        kop = self.op()[0]
-        raw = kop.load()
-        n = workload.num_tokens
-        # The era's views and argument list, made once outside the timed call.
-        args = [inputs.positions.reshape(-1), inputs.query.view(n, -1), inputs.key.view(n, -1),
-                workload.head_size, inputs.cos_sin_cache]
-        if kop.has_is_neox:
-            args.append(workload.is_neox)
-
-        def call():
-            raw(*args)
-
-        return call
+        return self.op()[0].bind(inputs.positions, inputs.query, inputs.key, workload.head_size,
+                                 inputs.cos_sin_cache, workload.is_neox)
 
     def describe(self) -> str:
         op, why = self.op()
