@@ -3,7 +3,7 @@
 1. Agreement: ropebench's kernel time (events around CUDA-graph replays) against torch.profiler's
    per-kernel CUDA time (CUPTI) for the same replays, per backend, at five shapes.
 2. Repeatability: five separate processes on a small, the headline and a large shape; the spread.
-3. Detection power: a copy of a vLLM kernel made about 5% slower (a sleep added to each block of a
+3. Detection power: a copy of a vLLM kernel made about 5% slower (a sleep per rotation pair added to a
    source copy that is never committed), built by build-kernel, against the unchanged one through
    real ``asv continuous``; then identical reruns, which must flag nothing.
 4. Roofline: each backend over the seed grid in µs, GB/s and % of the floor, as a table and a plot.
@@ -31,6 +31,7 @@ from ropebench.workload import SEED_HEAD
 AGREEMENT_SHAPES = [(1, 1, 32), (4, 128, 32), (16, 512, 32), (64, 256, 48), (64, 1024, 48)]
 REPEAT_SHAPES = [(1, 64, 32), (16, 512, 32), (64, 1024, 48)]
 DETECT_SHAPES = [(4, 256, 32), (16, 512, 32), (16, 1024, 48), (64, 512, 32), (64, 1024, 48)]
+TARGET_DEFAULT = 0.05
 GOALS = dict(cupti_pct=3.0, spread_large_pct=2.0, spread_small_pct=5.0, large_us=10.0)
 
 
@@ -41,11 +42,13 @@ def add_arguments(p) -> None:
     p.add_argument("--processes", type=int, default=5, help="separate processes for repeatability")
     p.add_argument("--vllm-src", default=None,
                    help="a vLLM checkout (or a tree with its RoPE kernel) for the detection-power test")
-    p.add_argument("--slow-ns", type=int, default=None, help="per-block sleep of the slow copy (default: calibrate)")
-    p.add_argument("--target-slowdown", type=float, default=0.05)
+    p.add_argument("--slow-cycles", type=int, default=None,
+                   help="the slow copy's busy-wait per rotation pair, SM cycles (default: calibrate)")
+    p.add_argument("--target-slowdown", type=float, default=TARGET_DEFAULT)
     p.add_argument("--factor", type=float, default=1.03, help="asv continuous --factor for detection")
     p.add_argument("--tries", type=int, default=3, help="asv continuous runs, slow and identical each")
-    p.add_argument("--parts", default="agreement,repeat,detect,roofline")
+    p.add_argument("--parts", default="agreement,repeat,detect,roofline",
+                   help="comma list of agreement, repeat, detect, roofline (detect needs --vllm-src)")
     p.add_argument("--child", default=None, help=argparse.SUPPRESS)  # one repeatability process
 
 
@@ -77,8 +80,8 @@ def agreement(backends, device, monitor) -> list[dict]:
             calls = make_calls(backend, w, sets)
             for c in calls:
                 c()
-            graph = timing.capture_graph(calls)
-            ours, _ = timing.replay_samples(graph, sets, 100, monitor)
+            graph, per_replay = timing.graph_for(calls)
+            ours, _ = timing.replay_samples(graph, per_replay, 100, monitor)
             replays = 20
             with profile(activities=[ProfilerActivity.CUDA]) as prof:
                 for _ in range(replays):
@@ -96,10 +99,11 @@ def agreement(backends, device, monitor) -> list[dict]:
                     torch.cuda.synchronize()
                 kernels = [e for e in prof.events() if e.device_type == DeviceType.CUDA
                            and not e.name.startswith(("Memcpy", "Memset"))]
-            cupti_us = sum(e.time_range.elapsed_us() for e in kernels) / (replays * sets)
+            calls_seen = replays * (per_replay if how == "graph replays" else sets)
+            cupti_us = sum(e.time_range.elapsed_us() for e in kernels) / calls_seen
             ours_us = statistics.median(ours)
             rows.append(dict(backend=name, shape=list(shape), sets=sets, ours_us=ours_us, cupti_us=cupti_us,
-                             profiled=how, kernels_per_call=len(kernels) / (replays * sets),
+                             calls_per_replay=per_replay, profiled=how, kernels_per_call=len(kernels) / calls_seen,
                              diff_pct=100 * (ours_us - cupti_us) / cupti_us if cupti_us else None))
             del graph, calls
             torch.cuda.empty_cache()
@@ -148,14 +152,24 @@ def _kernel_path(src: Path) -> Path:
     return src / read_kernel(src, "cuda").kernel
 
 
-def slow_copy(source: str, ns: int) -> str:
-    """The kernel source with each block delayed by ns nanoseconds (thread 0 sleeps, the block waits)."""
+SLOW_COPY_WORDS = ("each thread of the vLLM kernel spins {cycles} SM clock cycles (clock64) for every rotation "
+                   "pair it will do, before its work, so the delay grows with the heads per token as a slower "
+                   "inner loop's would.")
+
+
+def slow_copy(source: str, cycles: int) -> str:
+    """The kernel source made slower in proportion to its work: each thread busy-waits ``cycles`` SM
+    cycles for every rotation pair it will do (the kernel's own loop bounds; every era's kernel has these
+    parameter names). A clock64 spin, not __nanosleep: a sleeping warp costs ~9% here even at 0 ns."""
     m = re.search(r"__global__\s+void\s+rotary_embedding_kernel\s*\(", source)
     if not m:
         raise RopeBenchError("no rotary_embedding_kernel definition to slow down in this source")
     brace = source.index("{", m.end())
-    inject = (f"\n  // ropebench fidelity: deliberate slowdown (a local copy, never committed)\n"
-              f"  if (threadIdx.x == 0) {{ __nanosleep({ns}); }}\n  __syncthreads();\n")
+    inject = ("\n  // ropebench fidelity: deliberate slowdown (a local copy, never committed)\n"
+              "  {\n    const int rb_pairs = (num_heads + num_kv_heads) * (rot_dim / 2);\n"
+              "    const int rb_mine = (rb_pairs - (int)threadIdx.x + (int)blockDim.x - 1) / (int)blockDim.x;\n"
+              f"    const long long rb_until = clock64() + (long long)rb_mine * {int(cycles)};\n"
+              "    while (clock64() < rb_until) {}\n  }\n")
     return source[:brace + 1] + inject + source[brace + 1:]
 
 
@@ -215,33 +229,34 @@ def table_ratios(stdout: str) -> dict:
     return out
 
 
-def _slow_build_time(src: Path, rel: Path, base_text: str, ns: int, device: str, work: Path) -> float:
-    tree = work / f"slow-{ns}"
+def _slow_build_time(src: Path, rel: Path, base_text: str, cycles: int, device: str, work: Path) -> float:
+    tree = work / f"slow-{cycles}"
     shutil.rmtree(tree, ignore_errors=True)
     shutil.copytree(src, tree, ignore=shutil.ignore_patterns(".git"))
-    (tree / rel).write_text(slow_copy(base_text, ns))
-    return _build_and_time(tree, device, work / f"build-{ns}")
+    (tree / rel).write_text(slow_copy(base_text, cycles))
+    return _build_and_time(tree, device, work / f"build-{cycles}")
 
 
 def calibrate(slowdown_at, target: float, history: list, log, first: int = 100, steps: int = 8) -> int:
-    """The per-block sleep giving about ``target`` slowdown. The response is not linear (a short sleep
-    hides behind other blocks' memory traffic, then it shows), so: grow 4x until past the target, then
-    bisect; stop within [0.7, 1.5] x target. Each step is one build and one timing."""
-    lo, hi, ns = 0, None, first
+    """The delay (cycles per pair) giving about ``target`` slowdown. The response need not be linear (a
+    short delay can hide behind other blocks' memory traffic, then show), so: grow 4x until past the
+    target, then bisect; stop within [0.7, 1.5] x target. Each step is one build and one timing."""
+    lo, hi, amount = 0, None, first
     for _ in range(steps):
-        got = slowdown_at(ns)
-        history.append(dict(ns=ns, slowdown=got))
-        log(f"  calibration: sleep {ns} ns per block -> {100 * got:+.1f}% at the headline")
+        got = slowdown_at(amount)
+        history.append(dict(cycles=amount, slowdown=got))
+        log(f"  calibration: {amount} cycles per pair -> {100 * got:+.1f}% at the headline")
         if 0.7 * target <= got <= 1.5 * target:
-            return ns
+            return amount
         if got < target:
-            lo = ns
-            ns = ns * 4 if hi is None else (lo + hi) // 2
+            lo = amount
+            amount = amount * 4 if hi is None else (lo + hi) // 2
         else:
-            hi = ns
-            ns = (lo + hi) // 2
-    best = min(history, key=lambda h: abs(h["slowdown"] - target))
-    return best["ns"]
+            hi = amount
+            amount = (lo + hi) // 2
+        if any(h["cycles"] == amount for h in history):  # the bisection has closed: no new probe left
+            break
+    return min(history, key=lambda h: abs(h["slowdown"] - target))["cycles"]
 
 
 def detection(vllm_src: Path, device: str, args, log) -> dict:
@@ -263,9 +278,9 @@ def _detection(vllm_src: Path, device: str, args, log, work: Path) -> dict:
     base_text = kernel.read_text()
     # Calibrate the sleep to the target slowdown at the headline shape (slowdown grows with ns).
     base_us = _build_and_time(vllm_src, device, work / "b0")
-    ns, calibration = args.slow_ns, []
-    if ns is None:
-        ns = calibrate(lambda n: _slow_build_time(vllm_src, rel, base_text, n, device, work) / base_us - 1,
+    cycles, calibration = args.slow_cycles, []
+    if cycles is None:
+        cycles = calibrate(lambda n: _slow_build_time(vllm_src, rel, base_text, n, device, work) / base_us - 1,
                        args.target_slowdown, calibration, log)
     # A three-commit repository: base, slow kernel, and an unrelated change (same kernel).
     repo = work / "repo"
@@ -279,7 +294,7 @@ def _detection(vllm_src: Path, device: str, args, log, work: Path) -> dict:
     _git(repo, "commit", "-qm", "unrelated")
     same = _git(repo, "rev-parse", "HEAD")
     _git(repo, "checkout", "-q", "-b", "slow", base)
-    (repo / rel).write_text(slow_copy(base_text, ns))
+    (repo / rel).write_text(slow_copy(base_text, cycles))
     _git(repo, "commit", "-qam", "slow")
     slow = _git(repo, "rev-parse", "HEAD")
     _git(repo, "checkout", "-q", "main")
@@ -304,8 +319,9 @@ def _detection(vllm_src: Path, device: str, args, log, work: Path) -> dict:
                          ratios=table_ratios(p.stdout), seconds=round(time.monotonic() - t0, 1)))
         log(f"  asv continuous base {label}: exit {p.returncode}, {len(flagged)} flagged")
         runs[-1]["output_tail"] = p.stdout[-800:]
-    return dict(ns=ns, calibration=calibration, base_headline_us=base_us, factor=args.factor,
-                shapes=[list(s) for s in DETECT_SHAPES], runs=runs)
+    return dict(cycles=cycles, slow_copy=SLOW_COPY_WORDS.format(cycles=cycles), target=args.target_slowdown,
+                calibration=calibration, base_headline_us=base_us,
+                factor=args.factor, shapes=[list(s) for s in DETECT_SHAPES], runs=runs)
 
 
 # ---- 4. roofline over the seed grid -----------------------------------------------------------------
@@ -322,9 +338,46 @@ def roofline(backends, device, monitor, out_png: Path):
 
 
 # ---- the report ---------------------------------------------------------------------------------------
+PARTS = {"agreement": "agreement", "repeat": "repeatability", "detect": "detection", "roofline": "roofline"}
+NOTES_MARK = "<!-- Written by hand: kept when ropebench fidelity rewrites this file. -->"
+
+
+def earlier_report(path: Path, info: dict) -> dict:
+    """The parts of an earlier report on the same GPU model, kept when only some parts are re-run
+    (each part carries the date it was measured); a report from another GPU is not mixed in."""
+    if not path.exists():
+        return {}
+    try:
+        old = json.loads(path.read_text())
+    except ValueError:
+        raise RopeBenchError(f"{path} is not a fidelity report (bad JSON); move it away or pick another --out") \
+            from None
+    if old.get("machine", {}).get("gpu") != info.get("gpu"):
+        return {}
+    date = old.get("machine", {}).get("date", "unknown date")
+    keep = {key: old[key] for key in (*PARTS.values(), "backends") if key in old}
+    keep["measured"] = {part: old.get("measured", {}).get(part, date)
+                        for part, key in PARTS.items() if key in old}
+    return keep
+
+
+def kept_notes(out: Path) -> str:
+    """The hand-written analysis below NOTES_MARK in an existing report."""
+    if not out.exists():
+        return ""
+    text = out.read_text()
+    return text[text.index(NOTES_MARK):] if NOTES_MARK in text else ""
+
+
 def run(args) -> int:
     if args.child:
         return child(args.child)
+    parts = set(args.parts.split(","))
+    if parts - set(PARTS):
+        raise RopeBenchError(f"unknown --parts {','.join(sorted(parts - set(PARTS)))} "
+                             f"(choose from {','.join(PARTS)})")
+    if "detect" in parts and args.vllm_src and not Path(args.vllm_src).is_dir():
+        raise RopeBenchError(f"--vllm-src {args.vllm_src} is not a directory")
     from ropebench.workload import check_device
 
     try:
@@ -336,19 +389,26 @@ def run(args) -> int:
     from ropebench.backends import get_backend, parse_backends
     from ropebench.guard import monitor_for
 
-    parts = set(args.parts.split(","))
+    def log(msg):
+        print(msg, flush=True)
+
     device = args.device
     names = [n for n in parse_backends(args.backends) if get_backend(n).available("cuda")[0]]
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     info = system.describe(device)
     monitor = monitor_for(device)
-    report = {"machine": info, "goals": GOALS, "backends": names}
-
-    def log(msg):
-        print(msg, flush=True)
-
     log(f"fidelity on {system.one_line(info)}; backends {', '.join(names)}")
+    if "detect" in parts and not args.vllm_src:
+        parts.discard("detect")
+        log("detection power skipped: it needs --vllm-src (a vLLM tree with its RoPE kernel)")
+    report = earlier_report(out.with_suffix(".json"), info)
+    kept = sorted(set(report.get("measured", {})) - parts)
+    if kept:
+        log(f"keeping the earlier {', '.join(kept)} of {out.with_suffix('.json')}")
+    report.update(machine=info, goals=GOALS)
+    if parts - {"detect"}:  # the backends of the parts measured now (detection times only the vLLM copy)
+        report["backends"] = names
     if "agreement" in parts:
         log("agreement with CUPTI ...")
         report["agreement"] = agreement(names, device, monitor)
@@ -356,17 +416,16 @@ def run(args) -> int:
         log(f"repeatability over {args.processes} processes ...")
         report["repeatability"] = repeatability(names, device, args.processes)
     if "detect" in parts:
-        if args.vllm_src:
-            log("detection power through asv continuous ...")
-            report["detection"] = detection(Path(args.vllm_src), device, args, log)
-        else:
-            report["detection"] = {"skipped": "no --vllm-src given"}
+        log("detection power through asv continuous ...")
+        report["detection"] = detection(Path(args.vllm_src), device, args, log)
     if "roofline" in parts:
         log("roofline over the seed grid ...")
         results = roofline(names, device, monitor, out.with_name(out.stem + "-roofline.png"))
         report["roofline"] = [r.row() for r in results]
+    report.setdefault("measured", {}).update({part: info["date"] for part in parts})
+    notes = kept_notes(out)
     out.with_suffix(".json").write_text(json.dumps(report, indent=1, default=str))
-    out.write_text(render(report, out))
+    out.write_text(render(report, out, notes))
     log(f"wrote {out} and {out.with_suffix('.json')}")
     return 0
 
@@ -375,13 +434,17 @@ def _fmt_pct(x):
     return "-" if x is None else f"{x:+.1f}%"
 
 
-def render(rep: dict, out: Path) -> str:
+def render(rep: dict, out: Path, notes: str = "") -> str:
     m = rep["machine"]
+    dates = rep.get("measured", {})
+    when = m["date"]
+    if len(set(dates.values())) > 1:  # parts re-run at different times
+        when = "parts measured " + "; ".join(f"{part} {dates[part]}" for part in PARTS if part in dates)
     lines = [
         "# Measurement fidelity",
         "",
         f"Produced by `ropebench fidelity` on {m['gpu']} (driver {m['driver']}, CUDA {m['cuda']}), "
-        f"torch {m['torch']}, python {m['python']}, {m['date']}. Raw numbers: `{out.with_suffix('.json').name}`.",
+        f"torch {m['torch']}, python {m['python']}; {when}. Raw numbers: `{out.with_suffix('.json').name}`.",
         "",
         "Goals: kernel time within 3% of CUPTI for kernels of at least 10 µs; process-to-process spread at "
         "most 2% (>= 10 µs) and 5% (below); a 5% regression flagged every time; no false positive.",
@@ -389,10 +452,10 @@ def render(rep: dict, out: Path) -> str:
     ]
     if "agreement" in rep:
         lines += ["## 1. Agreement with CUPTI (torch.profiler)", "",
-                  "ropebench: median of 100 event-timed graph replays per call. CUPTI: the sum of the "
-                  "profiled kernels' durations in 20 replays of the same graph, per call. The difference is "
-                  "the time between kernels inside a replay (one per call for single-kernel backends; "
-                  "the gaps between torch's several kernels per call).", "",
+                  "ropebench: median of 100 event-timed graph replays, per call (a replay goes round the "
+                  "rotating input sets until it spans at least 0.5 ms). CUPTI: the sum of the profiled "
+                  "kernels' durations in 20 replays of the same graph, per call. The difference is what "
+                  "lies between kernels inside a replay: the graph's start and its node-to-node steps.", "",
                   "| backend | shape (b x s x heads) | kernels/call | ropebench µs | CUPTI µs | diff | goal |",
                   "|---|---|---|---|---|---|---|"]
         for r in rep["agreement"]:
@@ -418,11 +481,12 @@ def render(rep: dict, out: Path) -> str:
     if det and "runs" in det:
         slow = [r for r in det["runs"] if r["kind"] == "slow"]
         same = [r for r in det["runs"] if r["kind"] == "identical"]
+        key, unit = _delay(det)
         lines += ["## 3. Detection power through `asv continuous`", "",
-                  f"Slow copy: each block of the vLLM kernel sleeps {det['ns']} ns before its work (thread 0 "
-                  "sleeps, the block waits at a barrier). Calibration at the headline shape (base "
+                  f"Slow copy: {det.get('slow_copy', f'a delay of {det[key]} {unit}')} Calibration at the "
+                  "headline shape (base "
                   f"{det['base_headline_us']:.2f} µs): "
-                  + ", ".join(f"{c['ns']} ns -> {100 * c['slowdown']:+.1f}%" for c in det["calibration"])
+                  + ", ".join(f"{c[key]} {unit} -> {100 * c['slowdown']:+.1f}%" for c in det["calibration"])
                   + f". Factor {det['factor']}: above the measured process-to-process spread of kernels of at "
                   "least 10 µs, below the 5% to detect.",
                   "", "| run | exit | flagged points |", "|---|---|---|"]
@@ -449,4 +513,60 @@ def render(rep: dict, out: Path) -> str:
                 lines.append(f"| {r['batch_size']}x{r['seq_len']}x{r['num_heads']} | {r['backend']} | "
                              f"{r['median_us']} | {r['gbps']} | {r['pct_of_floor']} |")
         lines.append("")
-    return "\n".join(lines)
+    lines += goals_table(rep)
+    if notes:
+        lines += [notes.rstrip()]
+    else:
+        lines += [NOTES_MARK, ""]
+    return "\n".join(lines) + "\n"
+
+
+def _delay(det: dict) -> tuple[str, str]:
+    """The slow copy's delay key and unit (cycles; reports before the clock64 spin used ns)."""
+    return ("cycles", "cycles") if "cycles" in det else ("ns", "ns")
+
+
+def goals_table(rep: dict) -> list[str]:
+    """Each goal against what this report measured; misses named."""
+    rows = []
+    if rep.get("agreement"):
+        large = [r for r in rep["agreement"] if r["diff_pct"] is not None and r["cupti_us"] >= GOALS["large_us"]]
+        miss = [r for r in large if abs(r["diff_pct"]) > GOALS["cupti_pct"]]
+        rows.append(("kernel time within 3% of CUPTI, kernels >= 10 µs",
+                     f"met for {len(large) - len(miss)} of {len(large)} points"
+                     + ("" if not miss else "; missed: " + ", ".join(
+                         f"{r['backend']} {'x'.join(map(str, r['shape']))} {_fmt_pct(r['diff_pct'])}" for r in miss))))
+    if rep.get("repeatability"):
+        def limit(v):
+            return GOALS["spread_large_pct"] if v["median_us"] >= GOALS["large_us"] else GOALS["spread_small_pct"]
+        rep_rows = rep["repeatability"]
+        miss = [k for k, v in rep_rows.items() if v["spread_pct"] > limit(v)]
+        spreads = [v["spread_pct"] for v in rep_rows.values()]
+        rows.append(("process-to-process spread <= 2% (>= 10 µs), <= 5% below",
+                     f"met for {len(rep_rows) - len(miss)} of {len(rep_rows)}; "
+                     f"spreads {min(spreads):.2f}-{max(spreads):.2f}%"
+                     + (f"; missed: {', '.join(miss)}" if miss else "")))
+    det = rep.get("detection") or {}
+    if det.get("runs"):
+        slow = [r for r in det["runs"] if r["kind"] == "slow"]
+        same = [r for r in det["runs"] if r["kind"] == "identical"]
+        ratios = [x for r in slow for x in r["ratios"].values()]
+        key, _ = _delay(det)
+        got = next((c["slowdown"] for c in det.get("calibration", []) if c[key] == det[key]), None)
+        target = det.get("target", TARGET_DEFAULT)
+        sized = got is not None and 0.7 * target <= got <= 1.5 * target
+        hits = sum(r["exit"] == 1 and r["flagged"] == len(r["ratios"]) for r in slow)
+        verdict = "met" if hits == len(slow) and sized else ("not shown at this size" if hits == len(slow)
+                                                             else "missed")
+        size = f"slow copy {100 * got:+.1f}% at the headline by ropebench's own timing; " if got is not None else ""
+        rows.append((f"a {100 * target:.0f}% regression detected in every try",
+                     f"{verdict}: every point flagged in {hits} of {len(slow)} tries; {size}asv ratios "
+                     + (f"{min(ratios):.2f}-{max(ratios):.2f}" if ratios else "not printed")))
+        same_ratios = [x for r in same for x in r["ratios"].values()]
+        fp = sum(r["exit"] != 0 or r["flagged"] for r in same)
+        rows.append(("no false positive", f"{'met' if not fp else 'missed'}: {fp} of {len(same)} identical "
+                     "reruns flagged anything" + (f"; ratios {min(same_ratios):.2f}-{max(same_ratios):.2f}"
+                                                  if same_ratios else "")))
+    if not rows:
+        return []
+    return ["## Against the goals", "", "| goal | outcome |", "|---|---|"] + [f"| {g} | {o} |" for g, o in rows] + [""]

@@ -111,30 +111,6 @@ def test_fidelity_refuses_without_gpu(cli):
     assert "Traceback" not in p.stderr and len(p.stderr.strip().splitlines()) == 1
 
 
-def test_fidelity_slow_copy_delays_each_block_once():
-    from ropebench.fidelity import slow_copy
-
-    src = ("template <typename scalar_t, bool IS_NEOX>\n__global__ void rotary_embedding_kernel(\n"
-           "    const int64_t* positions, scalar_t* query) {\n  body();\n}\n")
-    out = slow_copy(src, 150)
-    assert out.count("__nanosleep(150)") == 1 and out.index("__nanosleep") > out.index("query) {")
-    assert out.replace(out[out.index("\n  // ropebench"):out.index("__syncthreads();\n") + 17], "") == src
-    with pytest.raises(ValueError, match="no rotary_embedding_kernel"):
-        slow_copy("void f() {}", 1)
-
-
-def test_fidelity_calibration_handles_a_threshold_response():
-    from ropebench.fidelity import calibrate
-
-    def response(ns):  # hidden below 800 ns, then steep: what the H200 showed (100 ns: +0.4%, 1350: +32%)
-        return 0.004 if ns < 800 else 0.004 + (ns - 800) * 0.00057
-
-    history = []
-    ns = calibrate(response, 0.05, history, lambda msg: None)
-    assert 0.035 <= response(ns) <= 0.075
-    assert len(history) <= 8 and history[0]["ns"] == 100
-
-
 @pytest.mark.parametrize("args,message", [
     (["run", "--device", "cpu", "--single", "--save-path", "{file}"], "File exists"),
     (["machine", "--file", "{missing}/x.json"], "No such file or directory"),
