@@ -1,12 +1,12 @@
 """Timers. Nothing but the kernel sits inside a timed region: no clone, no allocation, no sync.
 
 GPU kernel time ("graph"): the R in-place calls, one per rotating input set, are captured in one
-CUDA graph; each sample is CUDA events around one replay, divided by R. The host's launch overhead is
-thereby excluded; the device-side cost of starting the graph and stepping between its nodes is not
-(about 3 µs per replay on the H200, so 1.7 µs per call at R = 2: docs/fidelity.md). A short spin
-kernel queued before each batch of replays keeps the GPU busy while the host queues the events and
-graph launches, so no host latency leaks in. The SM clock is read once per batch of replays, while
-the batch runs.
+CUDA graph, going round the R sets as many laps as make a replay last at least MIN_REPLAY_US; each
+sample is CUDA events around one replay, divided by its calls. The host's launch overhead is thereby
+excluded, and the device-side cost of starting a graph (about 3 µs on the H200: docs/fidelity.md) is
+spread over half a millisecond of kernels; the steps between nodes remain. A short spin kernel queued
+before each batch of replays keeps the GPU busy while the host queues the events and graph launches,
+so no host latency leaks in. The SM clock is read once per batch of replays, while the batch runs.
 
 GPU host-inclusive latency ("eager"): events around R back-to-back eager calls after a sync,
 divided by R: the per-call cost a caller without graphs sees, max(host dispatch, GPU time).
@@ -35,6 +35,8 @@ MAX_SETS = 512  # graph nodes grow with R; past this the tiniest shapes stay par
 MAX_ROTATION_BYTES = 8 << 30
 SAMPLES = 100
 BATCH = 10  # graph samples queued between clock readings
+MIN_REPLAY_US = 500.0  # one replay spans this much kernel time: graph start (~3 µs) is then <= 0.7% of it
+MAX_GRAPH_CALLS = 4096  # nodes per graph (capture time and memory grow with them)
 SPIN_CYCLES = 200_000  # ~100 us at H200 clocks: covers the host's queueing of one batch
 COPY_BYTES = 2 << 30  # copy-bandwidth probe: 2 GiB read + 2 GiB written
 
@@ -87,18 +89,38 @@ def _guarded(method, per_call_us, clocks, monitor, sets, cold) -> Timing:
                   clock_mhz=report.median_clock_mhz, flags=report.flags)
 
 
-def capture_graph(calls):
-    """One CUDA graph holding the R calls in order; replayed as one unit."""
+def capture_graph(calls, laps: int = 1):
+    """One CUDA graph holding the R calls in order, ``laps`` times over; replayed as one unit. Going
+    round the sets again keeps each set's reuse distance, so the inputs stay as cold as with one lap."""
     import torch
 
     graph = torch.cuda.CUDAGraph()
     with torch.cuda.graph(graph):
-        for call in calls:
-            call()
+        for _ in range(laps):
+            for call in calls:
+                call()
     for _ in range(3):  # warm-up replays
         graph.replay()
     torch.cuda.synchronize()
     return graph
+
+
+def laps_for(one_lap_us: float, calls: int) -> int:
+    """Laps over the R calls so one replay spans >= MIN_REPLAY_US, within MAX_GRAPH_CALLS nodes."""
+    if not one_lap_us > 0:
+        return 1
+    return max(1, min(math.ceil(MIN_REPLAY_US / one_lap_us), MAX_GRAPH_CALLS // max(calls, 1)))
+
+
+def graph_for(calls) -> tuple[object, int]:
+    """(graph, calls per replay): one lap is captured and timed, then as many laps as MIN_REPLAY_US needs."""
+    graph = capture_graph(calls)
+    one_lap, _ = replay_samples(graph, 1, samples=5)
+    laps = laps_for(float(np.median(one_lap)), len(calls))
+    if laps > 1:
+        del graph
+        graph = capture_graph(calls, laps)
+    return graph, laps * len(calls)
 
 
 def replay_samples(graph, calls_per_replay: int, samples: int = SAMPLES, monitor=None) -> tuple[list, list]:
@@ -126,8 +148,8 @@ def replay_samples(graph, calls_per_replay: int, samples: int = SAMPLES, monitor
 def time_graph(calls, samples: int = SAMPLES, monitor=None, cold: bool = True) -> Timing:
     """Kernel time per call from CUDA-graph replays (launch overhead excluded)."""
     monitor = monitor or NullMonitor()
-    graph = capture_graph(calls)
-    per_call, clocks = replay_samples(graph, len(calls), samples, monitor)
+    graph, per_replay = graph_for(calls)
+    per_call, clocks = replay_samples(graph, per_replay, samples, monitor)
     del graph
     return _guarded("graph", per_call, clocks, monitor, len(calls), cold)
 

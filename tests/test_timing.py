@@ -2,6 +2,8 @@
 
 import time
 
+import pytest
+
 from ropebench import timing
 
 
@@ -47,3 +49,16 @@ def test_thread_clock_counts_work_not_waiting():
     assert timing.time_cpu([busy], samples=5, clock="thread").median_us > 1500
     waited = timing.time_cpu([wait], samples=5, clock="thread")
     assert waited.method == "cpu-thread" and waited.median_us < 500  # asleep (as if preempted): not counted
+
+
+@pytest.mark.parametrize("one_lap_us,calls", [(96.0, 2), (1.9 * 512, 512), (3.0, 8), (0.5, 1), (5000.0, 2)])
+def test_laps_make_a_replay_span_the_minimum_within_the_node_cap(one_lap_us, calls):
+    laps = timing.laps_for(one_lap_us, calls)
+    assert laps >= 1 and laps * calls <= max(timing.MAX_GRAPH_CALLS, calls)
+    if laps * calls + calls <= timing.MAX_GRAPH_CALLS:  # not capped: enough laps, and no more than needed
+        assert laps * one_lap_us >= timing.MIN_REPLAY_US or laps == 1 and one_lap_us >= timing.MIN_REPLAY_US
+        assert (laps - 1) * one_lap_us < timing.MIN_REPLAY_US
+
+
+def test_laps_without_a_usable_estimate_is_one_lap():
+    assert timing.laps_for(0.0, 4) == 1 and timing.laps_for(float("nan"), 4) == 1
