@@ -3,7 +3,7 @@
 1. Agreement: ropebench's kernel time (events around CUDA-graph replays) against torch.profiler's
    per-kernel CUDA time (CUPTI) for the same replays, per backend, at five shapes.
 2. Repeatability: five separate processes on a small, the headline and a large shape; the spread.
-3. Detection power: a copy of a vLLM kernel made about 5% slower (a sleep per rotation pair added to a
+3. Detection power: a copy of a vLLM kernel made about 5% slower (a busy-wait per rotation pair added to a
    source copy that is never committed), built by build-kernel, against the unchanged one through
    real ``asv continuous``; then identical reruns, which must flag nothing.
 4. Roofline: each backend over the seed grid in µs, GB/s and % of the floor, as a table and a plot.
@@ -276,12 +276,12 @@ def _detection(vllm_src: Path, device: str, args, log, work: Path) -> dict:
     kernel = _kernel_path(vllm_src)
     rel = kernel.relative_to(vllm_src)
     base_text = kernel.read_text()
-    # Calibrate the sleep to the target slowdown at the headline shape (slowdown grows with ns).
+    # Calibrate the delay to the target slowdown at the headline shape (slowdown grows with it).
     base_us = _build_and_time(vllm_src, device, work / "b0")
     cycles, calibration = args.slow_cycles, []
     if cycles is None:
         cycles = calibrate(lambda n: _slow_build_time(vllm_src, rel, base_text, n, device, work) / base_us - 1,
-                       args.target_slowdown, calibration, log)
+                           args.target_slowdown, calibration, log)
     # A three-commit repository: base, slow kernel, and an unrelated change (same kernel).
     repo = work / "repo"
     shutil.copytree(vllm_src, repo, ignore=shutil.ignore_patterns(".git"))

@@ -36,7 +36,7 @@ MAX_ROTATION_BYTES = 8 << 30
 SAMPLES = 100
 BATCH = 10  # graph samples queued between clock readings
 MIN_REPLAY_US = 500.0  # one replay spans this much kernel time: graph start (~3 µs) is then <= 0.7% of it
-MAX_GRAPH_CALLS = 4096  # nodes per graph (capture time and memory grow with them)
+MAX_GRAPH_CALLS = 4096  # calls per graph (its nodes, capture time and memory grow with them)
 SPIN_CYCLES = 200_000  # ~100 us at H200 clocks: covers the host's queueing of one batch
 COPY_BYTES = 2 << 30  # copy-bandwidth probe: 2 GiB read + 2 GiB written
 
