@@ -51,13 +51,15 @@ def test_thread_clock_counts_work_not_waiting():
     assert waited.method == "cpu-thread" and waited.median_us < 500  # asleep (as if preempted): not counted
 
 
-@pytest.mark.parametrize("one_lap_us,calls", [(96.0, 2), (1.9 * 512, 512), (3.0, 8), (0.5, 1), (5000.0, 2)])
-def test_laps_make_a_replay_span_the_minimum_within_the_node_cap(one_lap_us, calls):
+@pytest.mark.parametrize("one_lap_us,calls", [(96.0, 2), (1.9 * 512, 512), (3.0, 8), (0.5, 1), (5000.0, 2),
+                                              (0.1, 512)])
+def test_laps_make_a_replay_span_the_minimum_within_the_call_cap(one_lap_us, calls):
     laps = timing.laps_for(one_lap_us, calls)
     assert laps >= 1 and laps * calls <= max(timing.MAX_GRAPH_CALLS, calls)
-    if laps * calls + calls <= timing.MAX_GRAPH_CALLS:  # not capped: enough laps, and no more than needed
-        assert laps * one_lap_us >= timing.MIN_REPLAY_US or laps == 1 and one_lap_us >= timing.MIN_REPLAY_US
-        assert (laps - 1) * one_lap_us < timing.MIN_REPLAY_US
+    if laps * one_lap_us >= timing.MIN_REPLAY_US:  # enough laps, and no more than needed
+        assert laps == 1 or (laps - 1) * one_lap_us < timing.MIN_REPLAY_US
+    else:  # short of the span only where the cap on calls per graph stops it
+        assert laps == timing.MAX_GRAPH_CALLS // calls
 
 
 def test_laps_without_a_usable_estimate_is_one_lap():
