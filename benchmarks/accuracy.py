@@ -1,8 +1,6 @@
 """Correctness per commit: relative L2 error of each backend against the float64 reference."""
 
-from .common import BACKENDS, STYLES, MeasuredBenchmark, ask
-
-DTYPES = ["bfloat16", "float16", "float32"]
+from .common import ACCURACY, MeasuredBenchmark, ask
 
 
 class RoPEAccuracy(MeasuredBenchmark):
@@ -10,14 +8,13 @@ class RoPEAccuracy(MeasuredBenchmark):
     head configuration (32 heads, head 128, rotary 32) at batch 4 x seq 256. A wrong kernel
     shows as a jump here (and fails its timing points, which only time correct kernels)."""
 
-    params = [BACKENDS, STYLES, DTYPES]
-    param_names = ["backend", "style", "dtype"]
+    params = ACCURACY.params
+    param_names = ACCURACY.param_names
     version = "1"
     unit = "relative L2 error"
 
     def setup(self, server, backend, style, dtype):
-        workload = dict(batch_size=4, seq_len=256, num_heads=32, head_size=128, rotary_dim=32, style=style,
-                        dtype=dtype)
+        workload = ACCURACY.workload_fields(dict(backend=backend, style=style, dtype=dtype))
         self.error = ask(server, "accuracy", backend, workload)["rel_l2"]
 
     def track_rel_l2_error(self, server, backend, style, dtype):

@@ -25,8 +25,8 @@ import time
 from pathlib import Path
 
 from ropebench.errors import RopeBenchError
+from ropebench.grid import SEED
 from ropebench.kernels.loader import ENV_OP_DIR, PACKAGE
-from ropebench.workload import SEED_HEAD
 
 AGREEMENT_SHAPES = [(1, 1, 32), (4, 128, 32), (16, 512, 32), (64, 256, 48), (64, 1024, 48)]
 REPEAT_SHAPES = [(1, 64, 32), (16, 512, 32), (64, 1024, 48)]
@@ -56,7 +56,7 @@ def _workload(shape, device, style="neox", **extra):
     from ropebench.workload import Workload
 
     b, s, h = shape
-    return Workload(batch_size=b, seq_len=s, num_heads=h, style=style, device=device, **SEED_HEAD, **extra)
+    return Workload(batch_size=b, seq_len=s, num_heads=h, style=style, device=device, **SEED.fixed, **extra)
 
 
 # ---- 1. agreement with CUPTI ----------------------------------------------------------------------
@@ -331,7 +331,8 @@ def roofline(backends, device, monitor, out_png: Path):
     from ropebench.workload import Workload, seed_grid
 
     results = [measure(w, b, eager=False, monitor=monitor)
-               for w in seed_grid(Workload(device=device, **SEED_HEAD)) for b in backends]
+               for w in seed_grid(Workload(device=device, **SEED.fixed), *SEED.values("batch", "seq_len", "heads"))
+               for b in backends]
     fill_speedups(results)
     report.plot_floor(results, out_png, "RoPE NeoX, head 128, rotary 32, bf16: % of the copy-bandwidth floor")
     return results

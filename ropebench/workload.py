@@ -23,12 +23,7 @@ DTYPE_ALIASES = {
     "float32": "float32", "fp32": "float32", "float": "float32",
 }
 ELEMENT_SIZE = {"bfloat16": 2, "float16": 2, "float32": 4}
-
-# The seed's grid (vLLM benchmarks/kernels/benchmark_rope.py, plus seq_len 1024 as the seed doc lists).
-SEED_BATCH = (1, 4, 16, 64)
-SEED_SEQ_LEN = (64, 128, 256, 512, 1024)
-SEED_HEADS = (32, 48)
-SEED_HEAD = dict(head_size=128, rotary_dim=32, dtype="bfloat16")  # the seed's fixed head configuration
+DTYPES = tuple(ELEMENT_SIZE)
 
 
 def canonical_dtype(name: str) -> str:
@@ -201,8 +196,9 @@ def check_device(device: str) -> None:
                              f"{torch.cuda.device_count()} CUDA device(s)")
 
 
-def seed_grid(base: Workload, batch=SEED_BATCH, seq_len=SEED_SEQ_LEN, heads=SEED_HEADS) -> list[Workload]:
-    """The seed's grid: batch x seq_len x heads around a base workload. num_kv_heads follows heads
+def seed_grid(base: Workload, batch, seq_len, heads) -> list[Workload]:
+    """A seed-shaped grid (ropebench.grid.SEED holds the seed's values): batch x seq_len x heads around
+    a base workload. num_kv_heads follows heads
     (the seed's MHA) unless the base sets GQA; then it stays fixed, and a head count it does not divide
     is an error rather than a silent change."""
     gqa = base.num_kv_heads != base.num_heads

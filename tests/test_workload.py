@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from ropebench.errors import RopeBenchError
+from ropebench.grid import SEED
 from ropebench.workload import Workload, cos_sin_cache, seed_grid
 
 
@@ -53,7 +54,7 @@ def test_byte_model():
 
 
 def test_seed_grid_is_the_seed():
-    grid = seed_grid(Workload())
+    grid = seed_grid(Workload(), *SEED.values("batch", "seq_len", "heads"))
     assert len(grid) == 40
     assert {(w.batch_size, w.seq_len, w.num_heads) for w in grid} == {
         (b, s, h) for b in (1, 4, 16, 64) for s in (64, 128, 256, 512, 1024) for h in (32, 48)}
@@ -61,7 +62,27 @@ def test_seed_grid_is_the_seed():
 
 
 def test_seed_grid_keeps_gqa_kv_heads_or_says_why_not():
-    grid = seed_grid(Workload(num_heads=32, num_kv_heads=8), heads=(32, 48))
+    grid = seed_grid(Workload(num_heads=32, num_kv_heads=8), batch=(1,), seq_len=(64,), heads=(32, 48))
     assert {w.num_kv_heads for w in grid} == {8}
     with pytest.raises(RopeBenchError, match="divisible by num_kv_heads"):
-        seed_grid(Workload(num_heads=48, num_kv_heads=12), heads=(32, 48))
+        seed_grid(Workload(num_heads=48, num_kv_heads=12), batch=(1,), seq_len=(64,), heads=(32, 48))
+
+
+def test_grid_spec_drives_the_asv_params_and_the_workloads():
+    """Bug caught: an asv class whose params drift from the declared grid, or an axis that sets the
+    wrong Workload field (e.g. heads landing in num_kv_heads)."""
+    import sys
+
+    from ropebench.grid import ACCURACY, MODEL_GRID
+
+    sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[1]))
+    from benchmarks.accuracy import RoPEAccuracy
+    from benchmarks.models import RoPEModels
+    from benchmarks.rope import RoPE
+
+    for cls, grid in ((RoPE, SEED), (RoPEModels, MODEL_GRID), (RoPEAccuracy, ACCURACY)):
+        assert cls.param_names == grid.param_names and cls.params == grid.params
+    point = dict(backend="torch", style="gptj", batch=4, seq_len=128, heads=48)
+    w = Workload(**SEED.workload_fields(point))
+    assert (w.batch_size, w.seq_len, w.num_heads, w.num_kv_heads, w.style) == (4, 128, 48, 48, "gptj")
+    assert len(list(SEED.with_values(batch=(1, 2)).points())) == len(list(SEED.points())) // 2

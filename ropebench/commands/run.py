@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 from ropebench.errors import RopeBenchError
+from ropebench.grid import SEED
 
 TRUE = {"true", "1", "yes", "y", "t"}
 FALSE = {"false", "0", "no", "n", "f"}
@@ -53,9 +54,10 @@ def add_arguments(p) -> None:
     e.add_argument("--num-kv-heads", type=int, default=None, help="GQA: key heads (default: num heads)")
     e.add_argument("--max-position", type=int, default=8192)
     e.add_argument("--single", action="store_true", help="only the configuration the flags name, not the grid")
-    e.add_argument("--grid-batch", default="1,4,16,64", help="grid batch sizes (default the seed's 1,4,16,64)")
-    e.add_argument("--grid-seq-len", default="64,128,256,512,1024", help="grid seq_lens (default the seed's)")
-    e.add_argument("--grid-heads", default="32,48", help="grid head counts (default the seed's 32,48)")
+    for axis in ("batch", "seq_len", "heads"):
+        values = ",".join(map(str, SEED.axis(axis).values))
+        e.add_argument(f"--grid-{axis.replace('_', '-')}", default=values,
+                       help=f"the grid's {axis} values (default the seed's {values})")
     e.add_argument("--samples", type=int, default=100, help="timing samples per point (default 100)")
     e.add_argument("--no-eager", action="store_true", help="skip the host-inclusive eager timing")
     e.add_argument("--vllm-op", default=None, help="folder of a kernel built by build-kernel (else auto-detect)")
