@@ -16,6 +16,8 @@ out=$2
 : "${RUNNER_MACHINE:?set RUNNER_MACHINE, the asv machine name}"
 gpus=${GPUS:-1}
 mkdir -p "$out"
+# Results a user had here are moved aside, never deleted (in a job the folder does not exist).
+if [ -n "$(ls -A .asv/results 2>/dev/null)" ]; then mv .asv/results ".asv/results.before-$(date +%Y%m%d-%H%M%S)"; fi
 rm -rf .asv/results .asv/results-shard-* .asv/gpu
 for ((k = 0; k < gpus; k++)); do
   if [ "${HEALTH:-on}" = off ]; then
