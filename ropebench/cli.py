@@ -25,6 +25,9 @@ COMMANDS = {
     "shard": ("ropebench.asvtools.shard", "split a commit range into N asv hash files"),
     "merge": ("ropebench.asvtools.merge", "merge asv result folders from several shards"),
     "push-results": ("ropebench.asvtools.results_branch", "commit new asv results to a results branch, safely"),
+    "chunks": ("ropebench.asvtools.chunks", "planned commits without results, as hash files of at most N"),
+    "health": ("ropebench.health", "check the GPU is fit to measure (processes, clocks, ECC/XID, temperature)"),
+    "alert": ("ropebench.asvtools.alert", "title and body of the nightly's regression or failure issue"),
     "fidelity": ("ropebench.fidelity", "check the timer against CUPTI, repeatability and detection power"),
 }
 

@@ -75,6 +75,12 @@ class NullMonitor:
     def describe(self) -> str:
         return "no NVML: clocks and GPU sharing not checked"
 
+    def read(self, query: str, *args):
+        return None
+
+    def xid_errors(self, wait_ms: int = 0):
+        return None
+
 
 class NvmlMonitor:
     """Reads one GPU through NVML (nvidia-ml-py). Errors read as 'unknown', never fail a run."""
@@ -115,6 +121,31 @@ class NvmlMonitor:
 
     def describe(self) -> str:
         return f"NVML: max SM clock {self.max_sm_clock_mhz()} MHz"
+
+    def read(self, query: str, *args):
+        """One NVML device query by name, e.g. read("nvmlDeviceGetTemperature", 0); None where unsupported."""
+        try:
+            return getattr(self._nvml, query)(self._handle, *args)
+        except Exception:  # noqa: BLE001 - older drivers and GPUs lack some queries
+            return None
+
+    def xid_errors(self, wait_ms: int = 0):
+        """Critical XIDs NVML delivers while we listen wait_ms (it keeps no history); None: unsupported."""
+        nvml = self._nvml
+        try:
+            events = nvml.nvmlEventSetCreate()
+            nvml.nvmlDeviceRegisterEvents(self._handle, nvml.nvmlEventTypeXidCriticalError, events)
+        except Exception:  # noqa: BLE001
+            return None
+        xids = []
+        try:
+            while len(xids) < 100:
+                xids.append(int(nvml.nvmlEventSetWait(events, wait_ms).eventData))
+        except Exception:  # noqa: BLE001 - the wait timed out: no (more) events
+            pass
+        finally:
+            nvml.nvmlEventSetFree(events)
+        return xids
 
 
 def _nvml_index(cuda_index: int) -> int:

@@ -14,16 +14,24 @@ replacing the other:
 
 So a measured result is never dropped unless a later run of the same benchmark measured it again.
 The work is on the raw JSON, with asv's loader and writer, so nothing is reformatted or truncated.
+Sidecars (``<stem>.sidecar``, see sidecar.py) travel with their results; sections merge, incoming wins.
+
+Every source file is checked with asv's own loaders (``Results.load`` for result files) before
+anything is written: one corrupt file refuses the whole merge, so half a merge never happens. A
+machine folder is merged whether or not it carries ``machine.json`` (a collect step may leave an
+unchanged one behind), as long as the destination or another source has one for it.
 """
 
 from __future__ import annotations
 
 import itertools
+import json
 import math
 import shutil
 import sys
 from pathlib import Path
 
+from ropebench.asvtools.sidecar import SUFFIX as SIDECAR
 from ropebench.errors import RopeBenchError
 
 RESULT_API = 2  # asv.results.Results.api_version
@@ -42,6 +50,44 @@ def _load(path: Path, api_version):
         return load_json(str(path), api_version=api_version)
     except (UserError, OSError, ValueError) as exc:
         raise RopeBenchError(f"unreadable asv file {path}: {str(exc).splitlines()[0]}") from None
+
+
+def check_file(path: Path) -> None:
+    """Raise a one-line RopeBenchError unless asv's own loader reads path (a sidecar: a JSON object)."""
+    from asv.results import Results
+    from asv.util import UserError, load_json
+
+    try:
+        if path.name == "benchmarks.json":
+            load_json(str(path), api_version=BENCHMARKS_API)
+        elif path.name == "machine.json":
+            if not isinstance(load_json(str(path), api_version=MACHINE_API).get("machine"), str):
+                raise ValueError("no machine name")
+        elif path.suffix == SIDECAR:
+            if not isinstance(json.loads(path.read_text()), dict):
+                raise ValueError("not a JSON object")
+        else:
+            Results.load(str(path))
+    except (UserError, OSError, ValueError, KeyError, TypeError, IndexError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        reason = reason.replace(f"Error loading results file '{path}': ", "")  # asv names the file too
+        raise RopeBenchError(f"corrupt asv file {path}, nothing done: {reason}") from None
+
+
+def check_tree(root, have_machine=()) -> list[Path]:
+    """Check every asv file under root before any is used; returns them (relative paths).
+
+    A machine folder with results but no machine.json is accepted only when its name is in
+    have_machine (the destination or another source has one); asv would skip it otherwise."""
+    root = Path(root)
+    files = list(result_files(root))
+    for rel in files:
+        check_file(root / rel)
+    for folder in sorted({rel.parts[0] for rel in files if len(rel.parts) == 2}):
+        if not (root / folder / "machine.json").is_file() and folder not in have_machine:
+            raise RopeBenchError(f"machine folder {root / folder} has results but no machine.json "
+                                 "(asv would skip it), and no other folder gives one: nothing merged")
+    return files
 
 
 def _write(path: Path, data, api_version, compact=False) -> None:
@@ -129,7 +175,10 @@ def merge_file(dest: Path, src: Path) -> str:
         return "added"
     if dest.read_bytes() == src.read_bytes():
         return "same"
-    if name == "benchmarks.json":
+    if src.suffix == SIDECAR:
+        merged = {**json.loads(dest.read_text()), **json.loads(src.read_text())}
+        dest.write_text(json.dumps(merged, indent=1, sort_keys=True) + "\n")
+    elif name == "benchmarks.json":
         a, b = _load(dest, BENCHMARKS_API), _load(src, BENCHMARKS_API)
         merged = {**a, **b}  # the incoming suite description wins; benchmarks it lacks stay
         _write(dest, merged, BENCHMARKS_API)
@@ -145,11 +194,11 @@ def result_files(root: Path):
     """asv's files under a results folder, as paths relative to it."""
     if (root / "benchmarks.json").is_file():
         yield Path("benchmarks.json")
-    for machine in sorted(p for p in root.iterdir() if p.is_dir()):
-        if not (machine / "machine.json").is_file():
-            continue  # not an asv machine folder (asv skips these too)
-        yield machine.relative_to(root) / "machine.json"
-        for f in sorted(machine.glob("*.json")):
+    for machine in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        # Also a folder whose machine.json stayed behind: its results must not be dropped.
+        if (machine / "machine.json").is_file():
+            yield machine.relative_to(root) / "machine.json"
+        for f in sorted([*machine.glob("*.json"), *machine.glob("*" + SIDECAR)]):
             if f.name != "machine.json":
                 yield f.relative_to(root)
 
@@ -160,14 +209,18 @@ def merge_trees(dest, sources) -> dict:
     if dest.exists() and not dest.is_dir():
         raise RopeBenchError(f"DEST must be a results folder, not a file: {dest}")
     counts = {"added": 0, "merged": 0, "same": 0}
-    for src in map(Path, sources):
+    sources = [Path(s) for s in sources]
+    for src in sources:
         if not src.is_dir():
             raise RopeBenchError(f"results folder {src} does not exist")
-        if src.resolve() == dest.resolve():
-            continue
+    sources = [s for s in sources if not (dest.exists() and s.resolve() == dest.resolve())]
+    have_machine = {p.parent.name for root in [dest, *sources] if root.is_dir() for p in root.glob("*/machine.json")}
+    # Every source is checked before anything is written: a corrupt file refuses the whole merge.
+    checked = [(src, check_tree(src, have_machine)) for src in sources]
+    for src, files in checked:
         # machine.json first, so a machine folder is never without one; benchmarks.json last, so a
         # reader never sees a suite description ahead of the results.
-        files = sorted(result_files(src), key=lambda p: (p.name == "benchmarks.json", p.name != "machine.json"))
+        files = sorted(files, key=lambda p: (p.name == "benchmarks.json", p.name != "machine.json"))
         for rel in files:
             counts[merge_file(dest / rel, src / rel)] += 1
     return counts

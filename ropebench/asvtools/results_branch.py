@@ -3,6 +3,7 @@
 asv keeps no results store; the durable one is a branch (astropy's ``results`` branch). Several
 writers push to it: nightly shards, manual backfills, a re-run. So:
 
+* every file is checked with asv's own loaders first: one corrupt file and nothing is pushed;
 * work happens in a throw-away clone (a temp folder), never in the caller's checkout;
 * the branch tip is fetched, our results folder is merged into ``<subdir>/`` on top of it with
   ``ropebench merge``'s rules (new files added, a file both sides wrote merged row by row), and the
@@ -27,7 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from ropebench.asvtools.merge import merge_trees
+from ropebench.asvtools.merge import check_tree, merge_trees
 from ropebench.errors import RopeBenchError
 
 REJECTED = ("[rejected]", "non-fast-forward", "fetch first", "failed to update ref", "stale info",
@@ -79,6 +80,9 @@ def push_results(results_dir, remote: str, branch: str = "results", *, subdir: s
         raise RopeBenchError(f"results folder {results_dir} does not exist")
     if retries < 0:
         raise RopeBenchError(f"--retries must be >= 0 (got {retries})")
+    # Checked before any clone: a corrupt file is refused and nothing is pushed. A machine folder
+    # without machine.json is checked again against the branch's folders when merged.
+    check_tree(results_dir, have_machine={p.name for p in results_dir.iterdir() if p.is_dir()})
     if Path(remote).exists():
         remote = str(Path(remote).resolve())  # a local path stays valid from the temp clone
     with tempfile.TemporaryDirectory(prefix="ropebench-results-") as tmp:

@@ -98,7 +98,9 @@ def test_merge_errors_are_one_line(tmp_path, cli):
     (good / MACHINE / "deadbeef-x.json").write_text(json.dumps(_result("d" * 40, {}, env="x")))
     proc = cli("merge", good, bad)
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
-    assert "unreadable asv file" in proc.stderr
+    assert proc.stderr.startswith(f"ropebench: error: corrupt asv file {bad / MACHINE / 'deadbeef-x.json'}, "
+                                  "nothing done: ")
+    assert not (tmp_path / "dest").exists()  # refused before anything was written
 
 
 def test_shard_bad_input(cli, tmp_path):
