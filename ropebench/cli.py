@@ -22,6 +22,7 @@ COMMANDS = {
     "install-vllm": ("ropebench.kernels.wheels_command", "install vLLM's precompiled wheel of one exact commit"),
     "machine": ("ropebench.asvtools.machine", "write asv's machine file with GPU, driver, CUDA and torch"),
     "compare": ("ropebench.asvtools.compare", "compare two commits' asv results as Markdown; exit 1 on regression"),
+    "plan": ("ropebench.plan", "write the commits of a range whose RoPE kernel changed as an asv hash file"),
     "shard": ("ropebench.asvtools.shard", "split a commit range into N asv hash files"),
     "merge": ("ropebench.asvtools.merge", "merge asv result folders from several shards"),
     "push-results": ("ropebench.asvtools.results_branch", "commit new asv results to a results branch, safely"),
