@@ -24,6 +24,8 @@ COMMANDS = {
     "compare": ("ropebench.asvtools.compare", "compare two commits' asv results as Markdown; exit 1 on regression"),
     "plan": ("ropebench.plan", "write the commits of a range whose RoPE kernel changed as an asv hash file"),
     "shard": ("ropebench.asvtools.shard", "split a commit range into N asv hash files"),
+    "sidecar": ("ropebench.asvtools.annotate", "after asv run: record versions and kernel build beside new results"),
+    "steps": ("ropebench.asvtools.steps", "write the site's steps page: each step, its commits and suspects"),
     "merge": ("ropebench.asvtools.merge", "merge asv result folders from several shards"),
     "push-results": ("ropebench.asvtools.results_branch", "commit new asv results to a results branch, safely"),
     "chunks": ("ropebench.asvtools.chunks", "planned commits without results, as hash files of at most N"),
