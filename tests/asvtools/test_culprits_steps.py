@@ -137,3 +137,14 @@ def test_a_wheel_without_a_build_record_is_no_record(tmp_path):
     _wheel(tmp_path, "3" * 40, None)
     assert annotate.wheel_build_record(tmp_path, "3" * 40) is None
     assert annotate.wheel_build_record(tmp_path, "4" * 40) is None
+
+
+def test_commands_without_their_inputs_say_so_in_one_line(tmp_path, cli):
+    (tmp_path / "results").mkdir()
+    for args in (["steps", "--results", tmp_path / "results", "--html", tmp_path / "no-site"],
+                 ["steps", "--results", tmp_path / "results"],
+                 ["sidecar", "--results", tmp_path / "missing"],
+                 ["steps", "--factor", "0.9", "--html", tmp_path]):
+        proc = cli(*args, cwd=tmp_path)
+        assert proc.returncode == 2, (args, proc.stderr)
+        assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr, proc.stderr
