@@ -13,10 +13,12 @@
 #   REPO=/path/to/history bash scripts/h200/forkserver_vs_spawn.sh      # or, without REPO, the history of
 #   bash scripts/h200/forkserver_vs_spawn.sh                             # vendor/make_history.sh (E3, E6, E8)
 #
-# Budget: about 4 selected commits x ~50 s + cold builds (legacy ~55 s, stable ~13 s) + one spawn commit
-# (~160 s): ~7-8 minutes. With 2+ GPUs visible the spawn run goes on the second GPU at the same time
-# (PARALLEL=0 to keep them apart). STAGE=plan-fork or STAGE=spawn runs one half (state kept in WORK, which then
-# must be given: WORK=.asv/fvs); STAGE=report only re-writes the summary.
+# Budget: about 4 selected commits x ~50 s + cold builds (legacy ~55 s, stable ~13 s) = ~4.5 min, and one spawn
+# commit (~160 s). With 2+ GPUs visible (nvidia-h200-x2) the spawn run goes on the second GPU at the same time:
+# ~5 min in all (PARALLEL=0 keeps them apart). On one GPU, run it in two calls of under 10 minutes each with
+# the state in an ignored folder: WORK=.asv/fvs STAGE=plan-fork ..., then WORK=.asv/fvs STAGE=spawn ...
+# (the second call also writes the summary; STAGE=report only re-writes it). Each asv run has a timeout
+# (FORK_TIMEOUT, SPAWN_TIMEOUT) so whatever was measured still comes back.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -24,8 +26,8 @@ OUT=${OUT:-$ROOT/out/forkserver_vs_spawn}
 WORK=${WORK:-$(mktemp -d /tmp/fvs.XXXXXX)}
 STAGE=${STAGE:-all}
 MACHINE=${MACHINE:-h200}
-FORK_TIMEOUT=${FORK_TIMEOUT:-480}
-SPAWN_TIMEOUT=${SPAWN_TIMEOUT:-300}
+FORK_TIMEOUT=${FORK_TIMEOUT:-420}
+SPAWN_TIMEOUT=${SPAWN_TIMEOUT:-260}
 PY=${PYTHON:-python}
 # Extra asv arguments for both runs, e.g. a -b selection for a CPU smoke test; empty on the H200.
 read -r -a ASV_ARGS <<< "${ASV_ARGS:-}"
