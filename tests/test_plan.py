@@ -247,3 +247,24 @@ def test_a_commit_asv_cannot_see_is_an_error(history, tmp_path, cli):
 def test_no_repo_and_no_asv_config_is_an_error(tmp_path, cli):
     proc = cli("plan", "main", "--out", tmp_path / "h.txt", cwd=tmp_path)
     assert proc.returncode == 2 and "no asv config" in proc.stderr
+
+
+def test_without_repo_plan_clones_and_fetches_asvs_mirror(history, tmp_path, cli):
+    """asv mirrors a remote repo beside its config (<project>/); plan reads that mirror, cloning it as asv
+    would, and --fetch brings it up to date first."""
+    h = history
+    work = tmp_path / "work"
+    work.mkdir()
+    conf = work / "asv.conf.json"
+    conf.write_text(json.dumps({"version": 1, "project": "vllm", "repo": f"file://{h.path}", "branches": ["main"],
+                                "environment_type": "virtualenv"}))
+    first = cli("plan", "main", "--out", work / "h.txt", cwd=work)
+    assert first.returncode == 0, first.stderr
+    assert Path(json.loads(first.stdout)["repo"]) == work / "vllm"  # asv's mirror, not the remote
+    h.era("e8")
+    new = h.commit("upstream-e8")
+    stale = cli("plan", "main", "--out", work / "h.txt", cwd=work)
+    assert new not in (work / "h.txt").read_text()
+    fetched = cli("plan", "main", "--fetch", "--out", work / "h.txt", cwd=work)
+    assert fetched.returncode == 0 and stale.returncode == 0, fetched.stderr
+    assert (work / "h.txt").read_text().split()[0] == new
