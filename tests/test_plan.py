@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import shutil
@@ -10,24 +9,12 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from era_fixtures import fixture_repo as fx
 
 from ropebench.kernels.builder import source_hash
 from ropebench.kernels.gittree import GitRepo
 from ropebench.kernels.source import read_kernel
 from ropebench.plan import KeyReader, plan
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _fixture_module():
-    path = ROOT / "tests/fixtures/vllm_eras/fixture_repo.py"
-    spec = importlib.util.spec_from_file_location("vllm_fixture_repo", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-fx = _fixture_module()
 
 
 class History:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import time
@@ -10,13 +9,9 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from era_fixtures import fixture_repo as fx
 
 from ropebench.asvtools import annotate, culprits, sidecar, steps
-
-ROOT = Path(__file__).resolve().parents[2]
-spec = importlib.util.spec_from_file_location("vllm_fixture_repo", ROOT / "tests/fixtures/vllm_eras/fixture_repo.py")
-fx = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(fx)
 
 BUILD = {"source_hash": "a" * 64, "torch": "2.13.0", "torch_cuda": "13.0", "cuda": "13.0.88", "arch": "9.0",
          "builder_version": "1", "abi": "stable", "python": "3.11.7", "device": "cuda", "built_at": "x"}

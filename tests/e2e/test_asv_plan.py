@@ -7,7 +7,6 @@ those; `ropebench sidecar` records versions and build records; `ropebench compar
 and names the slow commit, and only it, as the suspect; `ropebench steps` puts the step on the site.
 """
 
-import importlib.util
 import json
 import os
 import re
@@ -16,6 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from era_fixtures import fixture_repo as fx
 
 pytestmark = pytest.mark.slow
 
@@ -24,18 +24,11 @@ SELECT = [r"rope\.RoPE\.time_rope\('(torch|vllm)', 'neox', 1, 64, 32\)"]
 FACTOR = "1.5"  # the injected regression is 2x; shared CPUs are noisy
 
 
-def _fixture_module():
-    path = ROOT / "tests/fixtures/vllm_eras/fixture_repo.py"
-    spec = importlib.util.spec_from_file_location("vllm_fixture_repo", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 @pytest.fixture(scope="module")
 def planned(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("asv-plan")
-    fx = _fixture_module()
     repo = tmp / "vllm"
     shas = {"base": fx.make_fixture_repo(repo, [(fx.CPU_ERA, 1)])[0]}
 
