@@ -255,3 +255,8 @@ def test_without_repo_plan_clones_and_fetches_asvs_mirror(history, tmp_path, cli
     fetched = cli("plan", "main", "--fetch", "--out", work / "h.txt", cwd=work)
     assert fetched.returncode == 0 and stale.returncode == 0, fetched.stderr
     assert (work / "h.txt").read_text().split()[0] == new
+
+
+def test_every_must_be_positive(history, tmp_path, cli):
+    proc = cli("plan", history.path, "main", "--every", "0", "--out", tmp_path / "h.txt", cwd=tmp_path)
+    assert proc.returncode == 2 and "--every" in proc.stderr
