@@ -10,9 +10,11 @@ Two sections, each written only where missing (a re-run never rewrites what an e
 
 Why after the run and not from inside the suite: a benchmark process does not know which machine
 folder or result file asv will write (asv passes the commit and env, not the machine), and asv's
-own environment holds only the last commit's kernel. Run it in the same job as ``asv run``;
-``--newer-than STAMP`` limits it to results written after STAMP (e.g. the restore of the results
-branch), so results restored from earlier runs never get this run's versions.
+own environment holds only the last commit's kernel. Run it in the same job as ``asv run``, and say
+which results are this run's, so that results restored from earlier runs never get this run's
+versions: ``--all`` (a results folder that asv filled from empty, as the history workflow's chunks
+do), ``--newer-than STAMP`` (written after STAMP, e.g. the restore of the results branch), or by
+default those written in the last day that still lack a section.
 """
 
 from __future__ import annotations
@@ -37,9 +39,16 @@ def result_files(results_dir: Path):
             yield path
 
 
-def wheel_build_record(env_dir: Path, commit: str) -> dict | None:
+def env_dirs_of(env_dir: Path) -> list[Path]:
+    """asv's env folder and the per-shard ones ``ropebench shard --asv-confs`` makes beside it."""
+    return [env_dir, *sorted(env_dir.parent.glob(f"{env_dir.name}-shard-*"))]
+
+
+def wheel_build_record(env_dirs, commit: str) -> dict | None:
     """build.json of the kernel wheel asv cached for commit (newest first where several envs have one)."""
-    wheels = sorted(env_dir.glob(f"*/asv-build-cache/{commit}/*.whl"), key=lambda p: p.stat().st_mtime, reverse=True)
+    env_dirs = [env_dirs] if isinstance(env_dirs, Path) else list(env_dirs)
+    wheels = sorted((w for d in env_dirs for w in d.glob(f"*/asv-build-cache/{commit}/*.whl")),
+                    key=lambda p: p.stat().st_mtime, reverse=True)
     for wheel in wheels:
         try:
             with zipfile.ZipFile(wheel) as z:
@@ -49,7 +58,9 @@ def wheel_build_record(env_dir: Path, commit: str) -> dict | None:
     return None
 
 
-def annotate(results_dir: Path, env_dir: Path | None, newer_than: float | None) -> dict:
+def annotate(results_dir: Path, env_dirs, newer_than: float | None, every: bool = False) -> dict:
+    """Write the missing sections of this run's results (every one with ``every``, those written after
+    ``newer_than``, else those of the last day that lack a section); the counts."""
     versions = sidecar.versions()
     counts = {"results": 0, "versions_written": 0, "build_written": 0, "build_missing": 0}
     now = time.time()
@@ -61,7 +72,12 @@ def annotate(results_dir: Path, env_dir: Path | None, newer_than: float | None) 
             continue
         mtime = path.stat().st_mtime
         have = sidecar.read(path)
-        fresh = mtime > newer_than if newer_than is not None else (now - mtime < RECENT_S and "versions" not in have)
+        if every:
+            fresh = True
+        elif newer_than is not None:
+            fresh = mtime > newer_than
+        else:
+            fresh = now - mtime < RECENT_S and not ("versions" in have and "build" in have)
         if not fresh:
             continue
         counts["results"] += 1
@@ -69,7 +85,7 @@ def annotate(results_dir: Path, env_dir: Path | None, newer_than: float | None) 
             sidecar.update(path, "versions", versions)
             counts["versions_written"] += 1
         if "build" not in have:
-            record = wheel_build_record(env_dir, commit) if env_dir is not None else None
+            record = wheel_build_record(env_dirs, commit) if env_dirs else None
             if record is None:
                 counts["build_missing"] += 1
             else:
@@ -81,9 +97,13 @@ def annotate(results_dir: Path, env_dir: Path | None, newer_than: float | None) 
 def add_arguments(p) -> None:
     p.add_argument("--conf", default=None, help="asv config (default asv.conf.json when it exists)")
     p.add_argument("--results", default=None, metavar="DIR", help="asv results folder (default: the config's)")
-    p.add_argument("--env-dir", default=None, metavar="DIR", help="asv env folder (default: the config's)")
-    p.add_argument("--newer-than", default=None, metavar="FILE",
-                   help="only results written after FILE was (default: those of the last day without versions)")
+    p.add_argument("--env-dir", action="append", default=None, metavar="DIR",
+                   help="asv env folder holding the build cache (repeatable; default: the config's and its shards')")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--all", action="store_true",
+                       help="every result in the folder is this run's (asv filled it from empty)")
+    which.add_argument("--newer-than", default=None, metavar="FILE",
+                       help="only results written after FILE was (default: those of the last day lacking a section)")
 
 
 def run(args) -> int:
@@ -93,14 +113,17 @@ def run(args) -> int:
     results = results_dir_of(args, conf)
     if not results.is_dir():
         raise RopeBenchError(f"results folder {results} does not exist")
-    env_dir = Path(args.env_dir) if args.env_dir else (conf_path(conf, conf.env_dir) if conf is not None else None)
+    if args.env_dir:
+        env_dirs = [Path(d) for d in args.env_dir]
+    else:
+        env_dirs = env_dirs_of(conf_path(conf, conf.env_dir)) if conf is not None else []
     newer = None
     if args.newer_than:
         try:
             newer = Path(args.newer_than).stat().st_mtime
         except OSError as exc:
             raise RopeBenchError(f"--newer-than {args.newer_than}: {exc.strerror}") from None
-    counts = annotate(results, env_dir, newer)
+    counts = annotate(results, env_dirs, newer, every=args.all)
     print(f"ropebench sidecar: {counts['results']} result(s); versions written to {counts['versions_written']}, "
           f"build records to {counts['build_written']} ({counts['build_missing']} without a kernel wheel in "
           f"asv's build cache)", file=sys.stderr)

@@ -143,3 +143,19 @@ def test_commands_without_their_inputs_say_so_in_one_line(tmp_path, cli):
         proc = cli(*args, cwd=tmp_path)
         assert proc.returncode == 2, (args, proc.stderr)
         assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr, proc.stderr
+
+
+def test_after_health_attach_the_build_record_is_still_added(tmp_path):
+    """The history workflow's chunks already put versions into each sidecar (ropebench health --attach);
+    the default mode and --all still add the build record, from a shard's env folder too."""
+    results, env = tmp_path / "results", tmp_path / "env"
+    fresh = _result(results, "gpu", "5" * 40, versions={"ropebench": "from-health"})
+    _wheel(tmp_path / "env-shard-1", "5" * 40, BUILD)
+    counts = annotate.annotate(results, annotate.env_dirs_of(env), newer_than=None)
+    assert counts["build_written"] == 1 and counts["versions_written"] == 0
+    assert sidecar.read(fresh)["versions"] == {"ropebench": "from-health"}
+    old = _result(results, "gpu", "6" * 40, versions={"ropebench": "x"})
+    os.utime(old, (time.time() - 3 * 86400, time.time() - 3 * 86400))
+    _wheel(env, "6" * 40, BUILD)
+    assert annotate.annotate(results, [env], newer_than=None)["results"] == 0  # old: not this run's
+    assert annotate.annotate(results, [env], newer_than=None, every=True)["build_written"] == 1
