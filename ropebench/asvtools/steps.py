@@ -180,6 +180,8 @@ def add_arguments(p) -> None:
     p.add_argument("--conf", default=None, help="asv config (default asv.conf.json when it exists)")
     p.add_argument("--results", default=None, metavar="DIR", help="asv results folder (default: the config's)")
     p.add_argument("--html", default=None, metavar="DIR", help="the published site (default: the config's html_dir)")
+    p.add_argument("--repo", default=None, metavar="PATH",
+                   help="a clone of the benchmarked repo for the suspects (default: asv's, when on disk)")
     p.add_argument("--factor", type=float, default=DEFAULT_FACTOR,
                    help=f"list steps whose ratio is beyond this (default {DEFAULT_FACTOR}, the site's threshold)")
 
@@ -200,7 +202,7 @@ def run(args) -> int:
     if not results.is_dir():
         raise RopeBenchError(f"results folder {results} does not exist")
     steps = find_steps(results, html_dir, args.factor)
-    repo = culprits.asv_clone_path(conf)
+    repo = args.repo or culprits.asv_clone_path(conf)
     suspects = {}
     for s in steps:
         key = (s.machine, s.before, s.after)
