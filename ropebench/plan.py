@@ -119,13 +119,15 @@ def first_parent_walk(repo_path, range_spec: str) -> list[tuple[str, str | None]
 class _Progress:
     """A line on stderr every few seconds: a walk over vLLM's history takes a while."""
 
-    def __init__(self, total: int, every_s: float = 5.0):
-        self.total, self.every_s = total, every_s
+    EVERY_S = 5.0
+
+    def __init__(self, total: int):
+        self.total = total
         self.last = time.monotonic()
 
     def __call__(self, done: int, changes: int) -> None:
         now = time.monotonic()
-        if now - self.last >= self.every_s:
+        if now - self.last >= self.EVERY_S:
             self.last = now
             print(f"ropebench plan: {done}/{self.total} commits, {changes} kernel changes so far",
                   file=sys.stderr, flush=True)
@@ -142,6 +144,7 @@ def plan(repo_path, range_spec: str, device: str = "cuda", every: int | None = N
         keys = KeyReader(repo, device)
         progress = _Progress(len(walk))
         prev_key = keys.key(walk[0][1]) if walk and walk[0][1] else None
+        changes = 0
         for i, (sha, _parent) in enumerate(walk):
             key = keys.key(sha)
             result.walked += 1
@@ -151,10 +154,11 @@ def plan(repo_path, range_spec: str, device: str = "cuda", every: int | None = N
                 result.keys.add(key)
                 if key != prev_key:
                     result.add(sha, key, "kernel-changed")
+                    changes += 1
                 if every and (i + 1) % every == 0:
                     result.add(sha, key, "control")
             prev_key = key
-            progress(i + 1, sum("kernel-changed" in e["reasons"] for e in result.selected.values()))
+            progress(i + 1, changes)
         if walk:
             result.add(walk[-1][0], prev_key, "newest")
     result.seconds = time.monotonic() - started

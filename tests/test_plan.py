@@ -260,3 +260,13 @@ def test_without_repo_plan_clones_and_fetches_asvs_mirror(history, tmp_path, cli
 def test_every_must_be_positive(history, tmp_path, cli):
     proc = cli("plan", history.path, "main", "--every", "0", "--out", tmp_path / "h.txt", cwd=tmp_path)
     assert proc.returncode == 2 and "--every" in proc.stderr
+
+
+def test_long_walks_report_progress_on_stderr(history, capsys, monkeypatch):
+    import ropebench.plan as plan_module
+
+    monkeypatch.setattr(plan_module._Progress, "EVERY_S", 0.0)  # a line per commit
+    plan(history.path, "main")
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[-1] == f"ropebench plan: {len(history.shas)}/{len(history.shas)} commits, {len(CHANGED)} kernel " \
+                        "changes so far"
