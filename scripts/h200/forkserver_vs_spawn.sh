@@ -39,8 +39,8 @@ log() { echo "[$(date -u +%H:%M:%S)] $*" | tee -a "$OUT/steps.log" >&2; }
 if [ -z "${REPO:-}" ]; then
   REPO=$WORK/vllm
   if [ ! -d "$REPO/.git" ]; then
-    [ -x "$ROOT/vendor/make_history.sh" ] || { echo "error: set REPO to a local vLLM-kernel history" >&2; exit 2; }
-    "$ROOT/vendor/make_history.sh" "$REPO" > "$OUT/history-shas.txt"
+    [ -f "$ROOT/vendor/make_history.sh" ] || { echo "error: set REPO to a local vLLM-kernel history" >&2; exit 2; }
+    bash "$ROOT/vendor/make_history.sh" "$REPO" > "$OUT/history-shas.txt"
   fi
 fi
 REPO=$(cd "$REPO" && pwd)
