@@ -408,6 +408,9 @@ def run(args) -> int:
     cmp = compare(results, args.base, args.head, machine=args.machine, factor=args.factor,
                   env_names=args.env_name, conf=conf)
     text = render_markdown(cmp)
+    from ropebench.asvtools import culprits
+
+    text += culprits.section(cmp, conf, results)  # suspects, when a row regressed
     try:
         if args.markdown:
             Path(args.markdown).parent.mkdir(parents=True, exist_ok=True)

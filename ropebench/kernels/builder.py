@@ -27,7 +27,7 @@ from pathlib import Path
 from ropebench.errors import RopeBenchError
 from ropebench.kernels import binding
 from ropebench.kernels.loader import PACKAGE
-from ropebench.kernels.source import OP_NAME, KernelSource, read_kernel
+from ropebench.kernels.source import OP_NAME, CheckoutTree, KernelSource, read_kernel
 from ropebench.kernels.wheel import write_wheel
 
 BUILDER_VERSION = "1"  # bump when the binding or the wheel layout changes: it is part of the cache key
@@ -184,10 +184,14 @@ def nvcc_version(home: str | None) -> str | None:
     return m.group(1) if m else None
 
 
-def source_hash(src: KernelSource) -> str:
+def source_hash(src: KernelSource, tree=None) -> str:
+    """The kernel's build key: device, then each file of the closure (path and bytes). The files
+    are read from ``tree`` (default: the tree the source was read from), so ``ropebench plan``,
+    reading git objects, gets the same key as a build of the same files on disk."""
+    tree = tree or src.tree or CheckoutTree(src.root)
     h = hashlib.sha256(f"ropebench-kernel {src.device}\n".encode())
     for rel in sorted(src.files):
-        h.update(rel.encode() + b"\0" + (src.root / rel).read_bytes() + b"\0")
+        h.update(rel.encode() + b"\0" + tree.read_bytes(rel) + b"\0")
     return h.hexdigest()
 
 

@@ -1,5 +1,10 @@
-"""Read one vLLM checkout's RoPE kernel: where it is, its host signature, its traits, its include
+"""Read one vLLM tree's RoPE kernel: where it is, its host signature, its traits, its include
 closure and the op schema the builder registers. Pure text work: no torch, no compiler.
+
+A tree is anything with ``is_file(rel)`` and ``read_bytes(rel)`` (posix paths relative to the
+top): a checkout on disk (``CheckoutTree``), or one commit of a git repository read without a
+checkout (``ropebench.kernels.gittree``), so ``ropebench plan`` resolves a commit's kernel with
+exactly the code ``build-kernel`` uses.
 
 Eras differ only in data: the candidate paths below, and the host signature's parameters. Each
 trait is a row of ``TRAITS`` (a name and how to read it off the parsed signature); each parameter
@@ -9,9 +14,12 @@ branches on an era name.
 
 from __future__ import annotations
 
+import posixpath
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
+from typing import Protocol
 
 from ropebench.errors import EXIT_NO_KERNEL, RopeBenchError
 
@@ -102,15 +110,46 @@ TRAITS = (
 )
 
 
+class Tree(Protocol):
+    """A source tree read by relative posix paths ("csrc/dispatch_utils.h")."""
+
+    def is_file(self, rel: str) -> bool: ...
+
+    def read_bytes(self, rel: str) -> bytes: ...
+
+
+class CheckoutTree:
+    """A checkout on disk. A path that leaves the top (``../x``) is not in the tree."""
+
+    def __init__(self, root):
+        self.root = Path(root)
+
+    def _path(self, rel: str) -> Path | None:
+        if rel.startswith("../") or rel == ".." or posixpath.isabs(rel):
+            return None
+        return self.root / rel
+
+    def is_file(self, rel: str) -> bool:
+        path = self._path(rel)
+        return path is not None and path.is_file()
+
+    def read_bytes(self, rel: str) -> bytes:
+        path = self._path(rel)
+        if path is None:
+            raise FileNotFoundError(rel)
+        return path.read_bytes()
+
+
 @dataclass(frozen=True)
 class KernelSource:
-    """One checkout's RoPE kernel, as kernel-info prints it plus what the builder needs."""
+    """One tree's RoPE kernel, as kernel-info prints it plus what the builder needs."""
 
-    root: Path
+    root: Path | None  # the checkout on disk; None for a tree read from git
     device: str  # "cuda" or "cpu"
     kernel: str  # path relative to root
     signature: Signature
     includes: tuple[str, ...]  # the quoted-include closure, relative to root, sorted
+    tree: Tree | None = field(default=None, compare=False, repr=False)  # where the files are read
 
     @property
     def traits(self) -> dict:
@@ -244,33 +283,53 @@ def quoted_includes(text: str) -> list[str]:
     return _INCLUDE.findall(strip_comments(text))
 
 
-def include_closure(root: Path, kernel: str) -> tuple[str, ...]:
-    """vLLM files reached through quoted includes, recursively, relative to root and sorted.
+@lru_cache(maxsize=8192)
+def _parsed(data: bytes) -> tuple[tuple[str, str] | None, tuple[str, ...]]:
+    """(host definition, quoted includes) of one file's bytes. A history walk meets the same blob
+    in thousands of commits; parsing it once keeps planning fast."""
+    text = data.decode(errors="replace")
+    return find_host_definition(text), tuple(quoted_includes(text))
 
-    A quoted include resolves like the preprocessor with -I<root>/csrc: first beside the including
-    file, then under csrc/. One that resolves nowhere in the checkout (a torch header written
-    with quotes, a ROCm-only branch's file) is not a vLLM file and is left out.
+
+def include_closure(tree: Tree, kernel: str) -> tuple[str, ...]:
+    """vLLM files reached through quoted includes, recursively, relative to the top and sorted.
+
+    A quoted include resolves like the preprocessor with -I<top>/csrc: first beside the including
+    file, then under csrc/. One that resolves nowhere in the tree (a torch header written with
+    quotes, a ROCm-only branch's file, a path leaving the tree) is not a vLLM file and is left out.
     """
-    root = root.resolve()
     seen: set[str] = set()
     todo = [kernel]
     while todo:
         rel = todo.pop()
-        text = (root / rel).read_text(errors="replace")
-        here = (root / rel).parent
-        for inc in quoted_includes(text):
-            for base in (here, *(root / r for r in INCLUDE_ROOTS)):
-                cand = (base / inc).resolve()
-                if cand.is_file():
-                    try:
-                        crel = cand.relative_to(root).as_posix()
-                    except ValueError:  # outside the checkout
-                        break
-                    if crel not in seen and crel != kernel:
-                        seen.add(crel)
-                        todo.append(crel)
+        here = posixpath.dirname(rel)
+        for inc in _parsed(tree.read_bytes(rel))[1]:
+            for base in (here, *INCLUDE_ROOTS):
+                cand = posixpath.normpath(posixpath.join(base, inc))
+                if tree.is_file(cand):
+                    if cand not in seen and cand != kernel:
+                        seen.add(cand)
+                        todo.append(cand)
                     break
     return tuple(sorted(seen))
+
+
+def read_tree(tree: Tree, device: str = "cuda", root: Path | None = None, where: str = "the tree") -> KernelSource:
+    """Find and read the RoPE kernel of ``device`` ("cuda" or "cpu") in any tree."""
+    if device not in KERNEL_PATHS:
+        raise RopeBenchError(f"unknown device {device!r}; choose cuda or cpu")
+    for rel in KERNEL_PATHS[device]:
+        if not tree.is_file(rel):
+            continue
+        found = _parsed(tree.read_bytes(rel))[0]
+        if found is None:
+            continue
+        sig = parse_signature(*found, where=rel)
+        return KernelSource(root=root, device=device, kernel=rel, signature=sig,
+                            includes=include_closure(tree, rel), tree=tree)
+    tried = ", ".join(KERNEL_PATHS[device])
+    raise NoKernel(f"no {device} RoPE kernel in {where} (looked for a host definition of "
+                   f"{' or '.join(FUNCTIONS)} in {tried})")
 
 
 def read_kernel(checkout, device: str = "cuda") -> KernelSource:
@@ -278,18 +337,4 @@ def read_kernel(checkout, device: str = "cuda") -> KernelSource:
     root = Path(checkout)
     if not root.is_dir():
         raise RopeBenchError(f"not a folder: {checkout}")
-    if device not in KERNEL_PATHS:
-        raise RopeBenchError(f"unknown device {device!r}; choose cuda or cpu")
-    for rel in KERNEL_PATHS[device]:
-        path = root / rel
-        if not path.is_file():
-            continue
-        found = find_host_definition(path.read_text(errors="replace"))
-        if found is None:
-            continue
-        sig = parse_signature(*found, where=rel)
-        return KernelSource(root=root, device=device, kernel=rel, signature=sig,
-                            includes=include_closure(root, rel))
-    tried = ", ".join(KERNEL_PATHS[device])
-    raise NoKernel(f"no {device} RoPE kernel in {checkout} (looked for a host definition of "
-                   f"{' or '.join(FUNCTIONS)} in {tried})")
+    return read_tree(CheckoutTree(root), device, root=root, where=str(checkout))

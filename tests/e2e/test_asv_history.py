@@ -6,7 +6,6 @@ and install commands from asv.conf.json) and runs the suite through the measurem
 kept small with asv's own selection (-b).
 """
 
-import importlib.util
 import json
 import os
 import re
@@ -16,6 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from era_fixtures import fixture_repo as fx
 
 from ropebench.fidelity import marked_rows as _marked  # rows of asv's comparison table
 
@@ -28,12 +28,6 @@ SELECT = [r"rope\.RoPE\.time_rope\('(torch|vllm)', 'neox', 1, 64, 32\)",
 FACTOR = "1.5"
 
 
-def _fixture_module():
-    path = ROOT / "tests/fixtures/vllm_eras/fixture_repo.py"
-    spec = importlib.util.spec_from_file_location("vllm_fixture_repo", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def _git(repo, *args):
@@ -50,7 +44,6 @@ def _commit(repo, message):
 @pytest.fixture(scope="module")
 def history(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("asv-e2e")
-    fx = _fixture_module()
     repo = tmp / "vllm"
     base = fx.make_fixture_repo(repo, [(fx.CPU_ERA, 1)])[0]
     (repo / "README.md").write_text("an unrelated change\n")

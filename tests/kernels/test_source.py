@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 
 import pytest
 from kernel_helpers import ERAS_DIR, cli
 
-from ropebench.kernels.source import NoKernel, find_host_definition, read_kernel
+from ropebench.kernels.builder import source_hash
+from ropebench.kernels.gittree import GitRepo
+from ropebench.kernels.source import NoKernel, find_host_definition, read_kernel, read_tree
 
 BASE = "rotary_embedding(Tensor positions, Tensor! query, Tensor{k} key, int head_size, Tensor cos_sin_cache"
 S_LEGACY_KEY = BASE.format(k="!") + ", bool is_neox) -> ()"
@@ -134,3 +137,29 @@ def test_unknown_device_is_a_user_error():
     with pytest.raises(Exception) as exc:
         read_kernel(ERAS_DIR / "e3", "rocm")
     assert not isinstance(exc.value, NoKernel)
+
+
+def test_a_git_tree_reads_like_the_checkout(tmp_path):
+    """Every era committed to git and read without a checkout: the same traits, closure and source
+    hash as the folder on disk (what makes ropebench plan's key the builder's)."""
+    repo = tmp_path / "v"
+    subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
+    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t"]
+    shas = {}
+    for era in sorted(EXPECTED):
+        shutil.rmtree(repo / "csrc", ignore_errors=True)
+        shutil.copytree(ERAS_DIR / era / "csrc", repo / "csrc")
+        subprocess.run([*git, "add", "-A"], check=True)
+        subprocess.run([*git, "commit", "-qm", era], check=True)
+        shas[era] = subprocess.run([*git, "rev-parse", "HEAD"], check=True, capture_output=True,
+                                   text=True).stdout.strip()
+    with GitRepo(repo) as git_repo:
+        for era, sha in shas.items():
+            tree = git_repo.tree(sha)
+            src = read_tree(tree)
+            assert src.info() == EXPECTED[era], era
+            assert source_hash(src) == source_hash(read_kernel(ERAS_DIR / era)), era
+            if era in EXPECTED_CPU:
+                assert read_tree(tree, "cpu").info() == EXPECTED_CPU[era]
+        with pytest.raises(NoKernel):
+            read_tree(git_repo.tree(shas["e0"]), "cpu")
