@@ -4,8 +4,8 @@
 # 1. health check of each GPU (ropebench health): a GPU that is not fit is not measured (exit 1,
 #    the reasons in OUT/health-K.json and the log);
 # 2. asv's machine file; 3. asv run HASHFILE: (one asv per GPU when GPUS > 1, merged);
-# 4. every file asv wrote goes to OUT, each result with a sidecar holding the health reading and
-#    the installed versions.
+# 4. every file asv wrote goes to OUT, each result with a sidecar holding the health reading, the
+#    installed versions and the kernel's build record.
 # asv starts from an empty results folder, so everything in it is this chunk's: no "newer than the
 # restore" filter (which dropped an unchanged machine.json, and with it the machine's results).
 # Env: RUNNER_MACHINE (asv machine name), GPUS (1), BENCH (asv -b regex), ASV_EXTRA (more asv run
@@ -34,7 +34,10 @@ read -ra extra <<< "${ASV_EXTRA:-}"
 status=0
 if [ "$gpus" = 1 ]; then
   asv run "HASHFILE:$hashfile" "${args[@]}" "${extra[@]}" || status=$?
-  if [ -d .asv/results ]; then ropebench health --attach .asv/results --reading "$out/health-0.json"; fi
+  if [ -d .asv/results ]; then
+    ropebench health --attach .asv/results --reading "$out/health-0.json"
+    ropebench sidecar --all --results .asv/results  # the kernel's build record (toolchain suspects)
+  fi
 else
   # One asv per GPU with its own results/env folders and HOME (asv rewrites ~/.asv-machine.json at
   # every start: a shared one races); absolute paths, as asv changes into its config's folder.
@@ -56,7 +59,11 @@ else
   shards=()
   for ((k = 0; k < gpus; k++)); do
     d=.asv/results-shard-$k
-    if [ -d "$d" ]; then ropebench health --attach "$d" --reading "$out/health-$k.json"; shards+=("$d"); fi
+    if [ -d "$d" ]; then
+      ropebench health --attach "$d" --reading "$out/health-$k.json"
+      ropebench sidecar --all --results "$d"  # env folders of the shards are found by default
+      shards+=("$d")
+    fi
   done
   if [ "${#shards[@]}" -gt 0 ]; then ropebench merge .asv/results "${shards[@]}"; fi
 fi
