@@ -52,9 +52,10 @@ PARALLEL=${PARALLEL:-$([ "$GPUS" -ge 2 ] && echo 1 || echo 0)}
 # One asv config per launch method: the committed asv.conf.json with repo and folders pointed here.
 mkconf() {  # mkconf NAME LAUNCH_METHOD
   $PY - "$ROOT/asv.conf.json" "$WORK/$1" "$REPO" "$2" <<'EOF'
-import json, re, sys
+import json, sys
+from asv.util import load_json
 src, folder, repo, launch = sys.argv[1:]
-conf = json.loads(re.sub(r"^\s*//.*$", "", open(src).read(), flags=re.M))
+conf = load_json(src, js_comments=True)  # asv's own reader of the // comments
 conf.update(repo=repo, branches=["main"], benchmark_dir=src.rsplit("/", 1)[0] + "/benchmarks",
             env_dir=folder + "/env", results_dir=folder + "/results", html_dir=folder + "/html",
             launch_method=launch)
