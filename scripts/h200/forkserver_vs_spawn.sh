@@ -49,6 +49,11 @@ NEWEST=$(git -C "$REPO" rev-parse main)
 GPUS=$($PY -c 'import torch; print(torch.cuda.device_count())')
 PARALLEL=${PARALLEL:-$([ "$GPUS" -ge 2 ] && echo 1 || echo 0)}
 
+# SHARED_HOME=1: both runs share one HOME, so the kernel and FlashInfer JIT caches built by the first
+# serve the second (its wall time is then the suite's, not the compilers').
+home_of() { if [ -n "${SHARED_HOME:-}" ]; then echo "$WORK/home"; else echo "$WORK/$1/home"; fi; }
+# FORK_HASHFILE=newest: the forkserver run measures only the newest commit (the plan is still made).
+
 # One asv config per launch method: the committed asv.conf.json with repo and folders pointed here.
 mkconf() {  # mkconf NAME LAUNCH_METHOD
   $PY - "$ROOT/asv.conf.json" "$WORK/$1" "$REPO" "$2" <<'EOF'
@@ -62,8 +67,8 @@ conf.update(repo=repo, branches=["main"], benchmark_dir=src.rsplit("/", 1)[0] + 
 import os; os.makedirs(folder, exist_ok=True)
 json.dump(conf, open(folder + "/asv.conf.json", "w"), indent=1)
 EOF
-  mkdir -p "$WORK/$1/home"
-  HOME=$WORK/$1/home ropebench machine --machine "$MACHINE" --file "$WORK/$1/home/.asv-machine.json" >/dev/null
+  mkdir -p "$(home_of "$1")"
+  HOME=$(home_of "$1") ropebench machine --machine "$MACHINE" --file "$(home_of "$1")/.asv-machine.json" >/dev/null
 }
 
 run_fork() {
@@ -71,13 +76,15 @@ run_fork() {
   log "plan over $(wc -l < "$OUT/history.txt") commits"
   (cd "$WORK/fork" && ropebench plan main --device "${PLAN_DEVICE:-cuda}" --out "$OUT/plan.txt" > "$OUT/plan.json")
   log "selected: $(tr '\n' ' ' < "$OUT/plan.txt")"
+  local fork_hashes=$OUT/plan.txt
+  if [ "${FORK_HASHFILE:-}" = newest ]; then fork_hashes=$WORK/newest.txt; echo "$NEWEST" > "$fork_hashes"; fi
   log "forkserver: asv run HASHFILE (whole suite per selected commit)"
   local t0; t0=$(date +%s.%N)
-  (cd "$WORK/fork" && HOME=$WORK/fork/home CUDA_VISIBLE_DEVICES=${FORK_GPU:-0} timeout "$FORK_TIMEOUT" \
-     asv run "HASHFILE:$OUT/plan.txt" --machine "$MACHINE" --record-samples --show-stderr "${ASV_ARGS[@]}" \
+  (cd "$WORK/fork" && HOME=$(home_of fork) CUDA_VISIBLE_DEVICES=${FORK_GPU:-0} timeout "$FORK_TIMEOUT" \
+     asv run "HASHFILE:$fork_hashes" --machine "$MACHINE" --record-samples --show-stderr "${ASV_ARGS[@]}" \
      > "$OUT/asv-forkserver.log" 2>&1) || log "forkserver run ended with $? (see asv-forkserver.log)"
   echo "$(date +%s.%N) $t0" | awk '{printf "%.1f\n", $1 - $2}' > "$OUT/forkserver-run-seconds.txt"
-  (cd "$WORK/fork" && HOME=$WORK/fork/home ropebench sidecar --newer-than "$OUT/plan.txt" > /dev/null) || true
+  (cd "$WORK/fork" && HOME=$(home_of fork) ropebench sidecar --newer-than "$OUT/plan.txt" > /dev/null) || true
   log "forkserver run: $(cat "$OUT/forkserver-run-seconds.txt") s"
 }
 
@@ -85,7 +92,7 @@ run_spawn() {
   mkconf spawn spawn
   log "spawn: the newest commit ($NEWEST), whole suite"
   local t0; t0=$(date +%s.%N)
-  (cd "$WORK/spawn" && HOME=$WORK/spawn/home CUDA_VISIBLE_DEVICES=${SPAWN_GPU:-$([ "$PARALLEL" = 1 ] && echo 1 || echo 0)} \
+  (cd "$WORK/spawn" && HOME=$(home_of spawn) CUDA_VISIBLE_DEVICES=${SPAWN_GPU:-$([ "$PARALLEL" = 1 ] && echo 1 || echo 0)} \
      timeout "$SPAWN_TIMEOUT" asv run "$NEWEST^!" --launch-method spawn --machine "$MACHINE" --record-samples \
      --show-stderr "${ASV_ARGS[@]}" > "$OUT/asv-spawn.log" 2>&1) || log "spawn run ended with $? (see asv-spawn.log)"
   echo "$(date +%s.%N) $t0" | awk '{printf "%.1f\n", $1 - $2}' > "$OUT/spawn-run-seconds.txt"
