@@ -6,7 +6,7 @@ ARGS ?=
 # FlashInfer only where there is a GPU to run it on.
 BENCH_EXTRAS ?= $(shell nvidia-smi -L >/dev/null 2>&1 && echo gpu,flashinfer || echo gpu)
 
-.PHONY: bench test lint test-cuda-build clean
+.PHONY: bench test lint mutants test-cuda-build clean
 
 # Time the three backends on the seed grid (both styles) on this machine's GPU, or torch on the CPU.
 bench:
@@ -17,7 +17,12 @@ bench:
 # against a CUDA-enabled torch (no GPU needed).
 test: lint
 	$(VENV)/bin/python -m pytest -q -m "not cuda_build" --durations=15
+	$(MAKE) mutants
 	$(MAKE) test-cuda-build
+
+# Each named bug in tests/mutants/ must make the fast tests fail (about 3.5 min on 2 cores).
+mutants:
+	$(VENV)/bin/python scripts/check_mutants.py
 
 lint:
 	scripts/venv.sh $(VENV) test
