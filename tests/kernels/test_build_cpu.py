@@ -177,6 +177,7 @@ def test_cuda_without_a_cuda_torch_or_arch_is_a_clear_error(tmp_path):
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
 
 
+@pytest.mark.slow  # a ~20 s compile: the fast suite keeps the stable one
 def test_legacy_cpu_kernel_builds_and_is_correct(tmp_path, cache_dir):
     proc = build(ERAS_DIR / "e4", tmp_path / "out", cache_dir)
     assert proc.returncode == 0, proc.stderr
@@ -186,6 +187,7 @@ def test_legacy_cpu_kernel_builds_and_is_correct(tmp_path, cache_dir):
     assert check.returncode == 0, check.stdout + check.stderr
 
 
+@pytest.mark.slow  # a second compile of e7
 def test_passes_2_is_correct(stable_cpu, tmp_path, cache_dir):
     """The knob the asv end-to-end tests use to make a regression: same output, more work (how much
     slower it runs is measured by scripts/bench_fixture_passes.py, not asserted here)."""
