@@ -6,7 +6,7 @@ ARGS ?=
 # FlashInfer only where there is a GPU to run it on.
 BENCH_EXTRAS ?= $(shell nvidia-smi -L >/dev/null 2>&1 && echo gpu,flashinfer || echo gpu)
 
-.PHONY: bench test lint mutants test-cuda-build clean
+.PHONY: bench test lint mutants mutation test-cuda-build clean
 
 # Time the three backends on the seed grid (both styles) on this machine's GPU, or torch on the CPU.
 bench:
@@ -24,6 +24,11 @@ test: lint
 mutants:
 	$(VENV)/bin/python scripts/check_mutants.py
 
+# mutmut over the core modules -> docs/mutation.json and docs/mutation.md (hours on 2 cores).
+mutation:
+	$(VENV)/bin/pip install -q "mutmut>=3,<4"
+	$(VENV)/bin/python scripts/mutation_report.py run
+
 lint:
 	scripts/venv.sh $(VENV) test
 	$(VENV)/bin/ruff check ropebench benchmarks tests scripts
@@ -36,4 +41,4 @@ test-cuda-build:
 	CUDA_HOME=$${CUDA_HOME:-/usr/local/cuda} $(CUDA_VENV)/bin/python -m pytest -q -m cuda_build
 
 clean:
-	rm -rf $(VENV) $(CUDA_VENV) .asv out
+	rm -rf $(VENV) $(CUDA_VENV) .asv out mutants
