@@ -91,10 +91,28 @@ class FakeGPU:
 
     def replay_ms(self, graph, samples, monitor):
         n, laps = graph
-        return [(self.graph_start_us + n * laps * self.call_us) / 1e3] * samples, [None] * samples
+        return ([(self.graph_start_us + n * laps * self.call_us) / 1e3] * samples,
+                [monitor.sm_clock_mhz() for _ in range(samples)])
 
     def eager_ms(self, calls, samples, monitor):
-        return [len(calls) * (self.call_us + self.host_us) / 1e3] * samples, [None] * samples
+        return ([len(calls) * (self.call_us + self.host_us) / 1e3] * samples,
+                [monitor.sm_clock_mhz() for _ in range(samples)])
+
+
+class FakeMonitor:
+    """SM clock readings in the order given; the GPU's maximum clock 2000 MHz; other processes as given."""
+
+    def __init__(self, clocks, others=()):
+        self.clocks, self.others = iter(clocks), list(others)
+
+    def sm_clock_mhz(self):
+        return next(self.clocks)
+
+    def max_sm_clock_mhz(self):
+        return 2000.0
+
+    def other_processes(self):
+        return self.others
 
 
 def test_graph_time_is_per_call_across_all_laps():
@@ -164,3 +182,20 @@ def test_rotating_sets_by_hand(set_mib, expected):
     (16 MiB: 8 sets of others = 128 MiB, so R = 9; 50 MiB: 3 x 50 = 150, R = 4; 100: R = 3; 200: R = 2)."""
     sets, cold = timing.rotating_sets(set_mib << 20, 60 << 20)
     assert (sets, cold) == (expected, True)
+
+
+@pytest.mark.parametrize("timer", ["graph", "eager"])
+def test_the_guard_sees_every_samples_clock(timer):
+    """Bugs caught: the GPU timers not passing the clocks, the monitor or the cold flag on to the guard
+    and the Timing. 10 samples; the last 2 read at 900 MHz, below 75% of 2000 (1500): dropped, 8 kept,
+    median clock 1980. A second process on the GPU is flagged."""
+    clocks = [1980.0] * 8 + [900.0] * 2
+    if timer == "graph":  # the graph's probe replays read no clock: only the timed ones do
+        t = timing.time_graph([None] * 2, samples=10, monitor=FakeMonitor(clocks, [4242]), cold=False,
+                              gpu=FakeGPU(call_us=4.0))
+    else:
+        t = timing.time_eager([None] * 2, samples=10, monitor=FakeMonitor(clocks, [4242]), cold=False,
+                              gpu=FakeGPU(call_us=4.0))
+    assert (t.method, len(t.samples_us), t.dropped, t.clock_mhz, t.cold_l2, t.sets) == (timer, 8, 2, 1980.0,
+                                                                                        False, 2)
+    assert t.flags == ["shared GPU: other processes 4242"]
