@@ -56,3 +56,16 @@ def test_rotating_sets_are_distinct_copies():
         tensors = [getattr(inp, name) for inp in backend.seen]
         assert len({t.data_ptr() for t in tensors}) == 3, name
         assert all(torch.equal(tensors[0], t) for t in tensors[1:])
+
+
+def test_skips_are_decided_without_running_and_only_cuda_errors_are_sticky():
+    """Bugs caught: a CPU point sent to a GPU-only backend instead of skipped; a run stopped by an error
+    that is not a CUDA fault (or kept going after one, in a context that can no longer run anything)."""
+    from ropebench.result import Result
+
+    assert measure_mod.skip_reason(W.replace(dtype="bfloat16"), "flashinfer") == "flashinfer runs on cuda only"
+    assert measure_mod.skip_reason(W, "torch") is None
+    fault = "RuntimeError: CUDA error: an illegal memory access was encountered"
+    assert measure_mod.cuda_fault(Result("vllm", W, "error", reason=fault))
+    assert not measure_mod.cuda_fault(Result("vllm", W, "error", reason="OutOfMemoryError: no room"))
+    assert not measure_mod.cuda_fault(Result("vllm", W, "incorrect", reason=fault))
