@@ -6,7 +6,7 @@ ARGS ?=
 # FlashInfer only where there is a GPU to run it on.
 BENCH_EXTRAS ?= $(shell nvidia-smi -L >/dev/null 2>&1 && echo gpu,flashinfer || echo gpu)
 
-.PHONY: bench test lint test-cuda-build clean
+.PHONY: bench test lint mutants mutation test-cuda-build clean
 
 # Time the three backends on the seed grid (both styles) on this machine's GPU, or torch on the CPU.
 bench:
@@ -17,7 +17,17 @@ bench:
 # against a CUDA-enabled torch (no GPU needed).
 test: lint
 	$(VENV)/bin/python -m pytest -q -m "not cuda_build" --durations=15
+	$(MAKE) mutants
 	$(MAKE) test-cuda-build
+
+# Each named bug in tests/mutants/ must make the fast tests fail (about 3.5 min on 2 cores).
+mutants:
+	$(VENV)/bin/python scripts/check_mutants.py
+
+# mutmut over the core modules -> docs/mutation.json and docs/mutation.md (hours on 2 cores).
+mutation:
+	$(VENV)/bin/pip install -q "mutmut>=3,<4"
+	$(VENV)/bin/python scripts/mutation_report.py run
 
 lint:
 	scripts/venv.sh $(VENV) test
@@ -31,4 +41,4 @@ test-cuda-build:
 	CUDA_HOME=$${CUDA_HOME:-/usr/local/cuda} $(CUDA_VENV)/bin/python -m pytest -q -m cuda_build
 
 clean:
-	rm -rf $(VENV) $(CUDA_VENV) .asv out
+	rm -rf $(VENV) $(CUDA_VENV) .asv out mutants

@@ -10,7 +10,7 @@ from ropebench import timing
 from ropebench.backends import get_backend
 from ropebench.correctness import check_backend
 from ropebench.errors import RopeBenchError
-from ropebench.result import Result
+from ropebench.result import Result, speedup
 from ropebench.workload import Workload
 
 
@@ -79,6 +79,5 @@ def fill_speedups(results: list[Result]) -> None:
     """Speed-up of each result over the torch backend on the same workload."""
     torch_time = {r.workload: r.median_us for r in results if r.backend == "torch" and r.status == "ok"}
     for r in results:
-        base = torch_time.get(r.workload)
-        if base and r.status == "ok" and r.median_us:
-            r.speedup_vs_torch = base / r.median_us
+        if r.status == "ok":
+            r.speedup_vs_torch = speedup(torch_time.get(r.workload), r.median_us)

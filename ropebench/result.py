@@ -41,28 +41,21 @@ class Result:
 
     @property
     def floor_us(self) -> float:
-        if not self.copy_gbps:
-            return math.nan
-        return self.workload.floor_bytes() / (self.copy_gbps * 1e3)
+        return floor_us(self.workload.floor_bytes(), self.copy_gbps)
 
     @property
     def gbps(self) -> float:
         """Effective bandwidth: the floor's bytes over the measured time."""
-        t = self.median_us
-        return self.workload.floor_bytes() / (t * 1e3) if t and not math.isnan(t) else math.nan
+        return gbps(self.workload.floor_bytes(), self.median_us)
 
     @property
     def pct_of_floor(self) -> float:
         """Floor time as a percentage of measured time: 100% means at the copy-bandwidth floor."""
-        t = self.median_us
-        return 100.0 * self.floor_us / t if t and not math.isnan(t) else math.nan
+        return pct_of_floor(self.floor_us, self.median_us)
 
     @property
     def traffic_gbps(self) -> float:
-        t = self.median_us
-        if not self.traffic_bytes or not t or math.isnan(t):
-            return math.nan
-        return self.traffic_bytes / (t * 1e3)
+        return gbps(self.traffic_bytes, self.median_us) if self.traffic_bytes else math.nan
 
     @property
     def guard_flags(self) -> list[str]:
@@ -104,6 +97,30 @@ class Result:
             "cold_l2": k.cold_l2 if k else "", "sm_clock_mhz": _fmt(k and k.clock_mhz, ".0f"),
             "dropped_samples": k.dropped if k else "", "guard_flags": "; ".join(self.flags),
         }
+
+
+def _usable(t) -> bool:
+    return bool(t) and not math.isnan(t)
+
+
+def floor_us(floor_bytes: int, copy_gbps: float | None) -> float:
+    """µs to move floor_bytes at the copy bandwidth (GB/s = 1e3 bytes per µs)."""
+    return floor_bytes / (copy_gbps * 1e3) if copy_gbps else math.nan
+
+
+def gbps(nbytes: int, t_us: float) -> float:
+    """GB/s of nbytes moved in t_us."""
+    return nbytes / (t_us * 1e3) if _usable(t_us) else math.nan
+
+
+def pct_of_floor(floor_time_us: float, t_us: float) -> float:
+    """The floor's time as a percentage of the measured time (100 = at the floor, less = slower)."""
+    return 100.0 * floor_time_us / t_us if _usable(t_us) else math.nan
+
+
+def speedup(base_us: float, t_us: float) -> float | None:
+    """How many times faster than the base (torch) a time is; None without both times."""
+    return base_us / t_us if base_us and _usable(t_us) else None
 
 
 def _fmt(x, spec: str = ".3f") -> str:

@@ -89,6 +89,16 @@ def _guarded(method, per_call_us, clocks, monitor, sets, cold) -> Timing:
                   clock_mhz=report.median_clock_mhz, flags=report.flags)
 
 
+def per_call_us(span_ms: float, calls: int) -> float:
+    """µs per call from one event-timed span (ms) holding ``calls`` back-to-back calls."""
+    return span_ms * 1e3 / calls
+
+
+def copy_gbps(nbytes: int, seconds: float) -> float:
+    """Bandwidth of copying nbytes in the given time, counting bytes read AND written (2 x nbytes)."""
+    return 2 * nbytes / seconds / 1e9
+
+
 def capture_graph(calls, laps: int = 1):
     """One CUDA graph holding the R calls in order, ``laps`` times over; replayed as one unit. Going
     round the sets again keeps each set's reuse distance, so the inputs stay as cold as with one lap."""
@@ -105,6 +115,54 @@ def capture_graph(calls, laps: int = 1):
     return graph
 
 
+class CudaEvents:
+    """The device side of the GPU timers: capture graphs, and event-timed spans (ms) of graph replays
+    and of eager batches. Everything else (laps, division per call, guard) is plain arithmetic
+    around it, which CPU tests run with a fake that has these three methods."""
+
+    def capture(self, calls, laps: int):
+        return capture_graph(calls, laps)
+
+    def replay_ms(self, graph, samples: int, monitor) -> tuple[list, list]:
+        """(ms per replay, SM clock per sample) from events around each replay."""
+        import torch
+
+        starts = [torch.cuda.Event(enable_timing=True) for _ in range(samples)]
+        ends = [torch.cuda.Event(enable_timing=True) for _ in range(samples)]
+        clocks = []
+        for lo in range(0, samples, BATCH):
+            hi = min(lo + BATCH, samples)
+            torch.cuda._sleep(SPIN_CYCLES)
+            for i in range(lo, hi):
+                starts[i].record()
+                graph.replay()
+                ends[i].record()
+            # Read while the batch runs (the host queued it ahead of the GPU), not after it idles.
+            clocks.extend([monitor.sm_clock_mhz()] * (hi - lo))
+            ends[hi - 1].synchronize()
+        return [s.elapsed_time(e) for s, e in zip(starts, ends)], clocks
+
+    def eager_ms(self, calls, samples: int, monitor) -> tuple[list, list]:
+        """(ms per batch of the R eager calls, SM clock per sample), each batch after a sync."""
+        import torch
+
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        spans, clocks = [], []
+        for _ in range(samples):
+            torch.cuda.synchronize()
+            start.record()
+            for call in calls:
+                call()
+            end.record()
+            end.synchronize()
+            spans.append(start.elapsed_time(end))
+            clocks.append(monitor.sm_clock_mhz())
+        return spans, clocks
+
+
+CUDA_EVENTS = CudaEvents()
+
+
 def laps_for(one_lap_us: float, calls: int) -> int:
     """Laps over the R calls so one replay spans >= MIN_REPLAY_US, within MAX_GRAPH_CALLS nodes."""
     if not one_lap_us > 0:
@@ -112,65 +170,38 @@ def laps_for(one_lap_us: float, calls: int) -> int:
     return max(1, min(math.ceil(MIN_REPLAY_US / one_lap_us), MAX_GRAPH_CALLS // max(calls, 1)))
 
 
-def graph_for(calls) -> tuple[object, int]:
+def graph_for(calls, gpu=CUDA_EVENTS) -> tuple[object, int]:
     """(graph, calls per replay): one lap is captured and timed, then as many laps as MIN_REPLAY_US needs."""
-    graph = capture_graph(calls)
-    one_lap, _ = replay_samples(graph, 1, samples=5)
+    graph = gpu.capture(calls, 1)
+    one_lap, _ = replay_samples(graph, 1, samples=5, gpu=gpu)  # "1 call per replay": µs per lap
     laps = laps_for(float(np.median(one_lap)), len(calls))
     if laps > 1:
         del graph
-        graph = capture_graph(calls, laps)
+        graph = gpu.capture(calls, laps)
     return graph, laps * len(calls)
 
 
-def replay_samples(graph, calls_per_replay: int, samples: int = SAMPLES, monitor=None) -> tuple[list, list]:
+def replay_samples(graph, calls_per_replay: int, samples: int = SAMPLES, monitor=None,
+                   gpu=CUDA_EVENTS) -> tuple[list, list]:
     """(per-call µs, SM clock per sample) from events around each replay."""
-    import torch
-
-    monitor = monitor or NullMonitor()
-    starts = [torch.cuda.Event(enable_timing=True) for _ in range(samples)]
-    ends = [torch.cuda.Event(enable_timing=True) for _ in range(samples)]
-    clocks = []
-    for lo in range(0, samples, BATCH):
-        hi = min(lo + BATCH, samples)
-        torch.cuda._sleep(SPIN_CYCLES)
-        for i in range(lo, hi):
-            starts[i].record()
-            graph.replay()
-            ends[i].record()
-        # Read while the batch runs (the host queued it ahead of the GPU), not after it idles.
-        clocks.extend([monitor.sm_clock_mhz()] * (hi - lo))
-        ends[hi - 1].synchronize()
-    per_call = [s.elapsed_time(e) * 1e3 / calls_per_replay for s, e in zip(starts, ends)]
-    return per_call, clocks
+    spans, clocks = gpu.replay_ms(graph, samples, monitor or NullMonitor())
+    return [per_call_us(ms, calls_per_replay) for ms in spans], clocks
 
 
-def time_graph(calls, samples: int = SAMPLES, monitor=None, cold: bool = True) -> Timing:
+def time_graph(calls, samples: int = SAMPLES, monitor=None, cold: bool = True, gpu=CUDA_EVENTS) -> Timing:
     """Kernel time per call from CUDA-graph replays (launch overhead excluded)."""
     monitor = monitor or NullMonitor()
-    graph, per_replay = graph_for(calls)
-    per_call, clocks = replay_samples(graph, per_replay, samples, monitor)
+    graph, per_replay = graph_for(calls, gpu)
+    per_call, clocks = replay_samples(graph, per_replay, samples, monitor, gpu)
     del graph
     return _guarded("graph", per_call, clocks, monitor, len(calls), cold)
 
 
-def time_eager(calls, samples: int = SAMPLES, monitor=None, cold: bool = True) -> Timing:
+def time_eager(calls, samples: int = SAMPLES, monitor=None, cold: bool = True, gpu=CUDA_EVENTS) -> Timing:
     """Host-inclusive per-call latency of eager launches."""
-    import torch
-
     monitor = monitor or NullMonitor()
-    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-    per_call, clocks = [], []
-    for _ in range(samples):
-        torch.cuda.synchronize()
-        start.record()
-        for call in calls:
-            call()
-        end.record()
-        end.synchronize()
-        per_call.append(start.elapsed_time(end) * 1e3 / len(calls))
-        clocks.append(monitor.sm_clock_mhz())
-    return _guarded("eager", per_call, clocks, monitor, len(calls), cold)
+    spans, clocks = gpu.eager_ms(calls, samples, monitor)
+    return _guarded("eager", [per_call_us(ms, len(calls)) for ms in spans], clocks, monitor, len(calls), cold)
 
 
 CPU_CLOCKS = {
@@ -215,7 +246,7 @@ def copy_bandwidth_gbps(device: str, nbytes: int = COPY_BYTES, reps: int = 20) -
             t0 = time.perf_counter()
             dst.copy_(src)
             times.append(time.perf_counter() - t0)
-        gbps = 2 * src.numel() / float(np.median(times)) / 1e9
+        gbps = copy_gbps(src.numel(), float(np.median(times)))
     else:
         with torch.cuda.device(device):
             free = torch.cuda.mem_get_info()[0]
@@ -232,7 +263,7 @@ def copy_bandwidth_gbps(device: str, nbytes: int = COPY_BYTES, reps: int = 20) -
                 e.record()
             torch.cuda.synchronize()
             ms = float(np.median([s.elapsed_time(e) for s, e in events]))
-            gbps = 2 * n / (ms * 1e-3) / 1e9
+            gbps = copy_gbps(n, ms * 1e-3)
             del src, dst
     _copy_gbps[device] = gbps
     return gbps

@@ -85,6 +85,16 @@ def test_run_cpu_grid_writes_csv_and_plots(cli, tmp_path):
         assert r["backend"] == "torch" and r["status"] == "ok" and r["correct"] == "True"
         assert float(r["p20_us"]) <= float(r["median_us"]) <= float(r["p80_us"])
         assert float(r["gbps"]) > 0 and float(r["pct_of_floor"]) > 0 and r["speedup_vs_torch"] == "1.000"
+        # Floor bytes: rotated part (32 of 128) of q and k (2 x heads), bf16, read and written, 16 tokens per
+        # batch: 2 x 16 x 2 x 32 x 2 = 4096 bytes per batch and head.
+        b, h = int(r["batch_size"]), int(r["num_heads"])
+        assert int(r["floor_bytes"]) == 4096 * b * h
+        # The CSV's columns agree with each other: floor time is those bytes at the copy bandwidth, the
+        # percentage is floor time over measured time, GB/s the bytes over measured time (printed rounded).
+        nbytes, median, copy = 4096 * b * h, float(r["median_us"]), float(r["copy_gbps"])
+        assert float(r["floor_us"]) == pytest.approx(nbytes / (copy * 1e3), rel=1e-2, abs=6e-4)
+        assert float(r["pct_of_floor"]) == pytest.approx(100 * nbytes / (copy * 1e3) / median, rel=1e-2, abs=0.06)
+        assert float(r["gbps"]) == pytest.approx(nbytes / (median * 1e3), rel=1e-2, abs=0.06)
     meta = json.loads((out / "run.json").read_text())
     assert meta["machine"]["torch"] == torch.__version__
     import matplotlib.image as mpimg

@@ -60,3 +60,85 @@ def test_pass_through_check_is_bitwise():
 
     check = check_backend(TinyChange(), W.replace(dtype="float32"))
     assert check.changed_passthrough > 0 and not check.ok
+
+
+# ---- the gate near its tolerances -------------------------------------------------------------------
+# compare() is fed float64 tensors, so the injected error is exact; the workload's dtype sets the bounds.
+# Before the call every element is 1.0, so each rotated pair has |a| + |b| = 2 and the elementwise bound
+# is 8 ulps x 2: bf16 (unit roundoff 2^-8) 8 x 2^-8 x 2 = 0.0625; fp16 (2^-11) 8 x 2^-11 x 2 = 0.0078125.
+# The relative L2 bounds are bf16 1e-2, fp16 5e-3.
+GATE = Workload(batch_size=1, seq_len=16, num_heads=2, num_kv_heads=1, head_size=16, rotary_dim=8,
+                dtype="bfloat16", max_position=64)
+
+
+def _gate_case(workload, edit):
+    """(before, after, reference) where after = reference (pass-through unchanged), then edit(q_after)."""
+    from ropebench.correctness import compare
+    from ropebench.reference import rope_reference
+    from ropebench.workload import cos_sin_cache
+
+    n = workload.num_tokens
+    q0 = torch.ones(n, workload.num_heads * workload.head_size, dtype=torch.float64)
+    k0 = torch.ones(n, workload.num_kv_heads * workload.head_size, dtype=torch.float64)
+    positions = torch.arange(n) * 3 + 1
+    cache = cos_sin_cache(workload.max_position, workload.rotary_dim)
+    rq, rk = rope_reference(positions, q0, k0, workload.head_size, cache, workload.is_neox)
+    q1, k1 = rq.clone(), rk.clone()
+    edit(q1.view(n, -1, workload.head_size), k1.view(n, -1, workload.head_size))
+    return compare(workload, (q0, k0), (q1, k1), (rq, rk))
+
+
+def _scale_rotated(factor, rot):
+    def edit(q, k):
+        q[..., :rot] *= factor
+        k[..., :rot] *= factor
+    return edit
+
+
+@pytest.mark.parametrize("dtype,bound", [("bfloat16", 1e-2), ("float16", 5e-3)])
+def test_l2_alone_decides_near_its_bound(dtype, bound):
+    """Bugs caught: the L2 verdict dropped, or the L2 bound loosened (10x). Every rotated element is off
+    by the same relative amount e, so rel L2 = e exactly, while each element stays within its own bound
+    (e x |r| <= e x (|a|+|b|) = 2e, below 0.0625 and 0.0078 for these e)."""
+    rot = GATE.rotary_dim
+    w = GATE.replace(dtype=dtype)
+    inside = _gate_case(w, _scale_rotated(1 + 0.99 * bound, rot))
+    assert inside.ok and inside.rel_l2 == pytest.approx(0.99 * bound)
+    outside = _gate_case(w, _scale_rotated(1 + 1.01 * bound, rot))
+    assert not outside.ok and outside.bad_rotated == 0 and outside.changed_passthrough == 0
+    assert outside.detail.startswith("rel L2")
+
+
+@pytest.mark.parametrize("style", ["neox", "gptj"])
+# NeoX: first of (1,5), second of (2,6); GPT-J: second of (0,1), first of (6,7)
+@pytest.mark.parametrize("column", [1, 6])
+@pytest.mark.parametrize("dtype,bound", [("bfloat16", 0.0625), ("float16", 0.0078125)])
+def test_one_element_decides_near_its_bound(style, column, dtype, bound):
+    """Bugs caught: the elementwise bound loosened (10x), or only one member of each pair checked. One
+    element of one head is off; the L2 over the whole output stays far below its bound."""
+    w = GATE.replace(style=style, dtype=dtype)
+
+    def off_by(amount):
+        def edit(q, k):
+            q[2, 1, column] += amount
+        return edit
+
+    inside = _gate_case(w, off_by(0.98 * bound))
+    assert inside.ok, inside.detail
+    outside = _gate_case(w, off_by(1.02 * bound))
+    assert not outside.ok and outside.bad_rotated == 1 and outside.changed_passthrough == 0
+    assert outside.rel_l2 < 0.5 * REL_L2[dtype] and outside.detail == "1 rotated elements off"
+
+
+REL_L2 = {"bfloat16": 1e-2, "float16": 5e-3}
+
+
+@pytest.mark.parametrize("column", [8, 15])  # rot_dim itself (the first pass-through column), the last
+def test_pass_through_is_checked_from_column_rot_dim(column):
+    """Bug caught: the pass-through check starting one column late, skipping column rot_dim."""
+    def edit(q, k):
+        k[0, 0, column] = torch.nextafter(k[0, 0, column], torch.tensor(2.0, dtype=torch.float64))
+
+    check = _gate_case(GATE, edit)
+    assert not check.ok and check.changed_passthrough == 1 and check.bad_rotated == 0
+    assert check.detail == "1 pass-through elements changed"

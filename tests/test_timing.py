@@ -1,5 +1,6 @@
 """Timer logic that runs anywhere: L2 rotation sizing, statistics, the CPU timer."""
 
+import itertools
 import time
 
 import pytest
@@ -30,11 +31,20 @@ def test_timing_quantiles():
     assert abs(t.p20_us - 20.8) < 1e-9 and abs(t.p80_us - 80.2) < 1e-9
 
 
-def test_cpu_timer_times_each_call():
-    calls = [lambda: time.sleep(0.002)] * 2
-    t = timing.time_cpu(calls, samples=10, max_seconds=5)
-    assert len(t.samples_us) == 10
-    assert 1900 < t.median_us < 20000
+def test_cpu_timer_times_each_call(monkeypatch):
+    """Bug caught: the CPU timer dividing, summing or mixing up calls. A fake clock moves only inside the
+    calls, by 2 ms for the first set and 4 ms for the second: the samples alternate 2000, 4000 µs."""
+    now = [0.0]
+
+    def call(seconds):
+        def run():
+            now[0] += seconds
+        return run
+
+    monkeypatch.setitem(timing.CPU_CLOCKS, "wall", lambda: now[0])
+    t = timing.time_cpu([call(0.002), call(0.004)], samples=10, max_seconds=5)
+    assert t.samples_us == pytest.approx([2000.0, 4000.0] * 5)
+    assert (t.method, t.sets, t.cold_l2) == ("cpu", 2, False)
 
 
 def test_thread_clock_counts_work_not_waiting():
@@ -64,3 +74,128 @@ def test_laps_make_a_replay_span_the_minimum_within_the_call_cap(one_lap_us, cal
 
 def test_laps_without_a_usable_estimate_is_one_lap():
     assert timing.laps_for(0.0, 4) == 1 and timing.laps_for(float("nan"), 4) == 1
+
+
+class FakeGPU:
+    """Stands in for timing.CudaEvents: every call takes ``call_us`` of kernel time, a graph replay adds
+    ``graph_start_us`` once, an eager batch adds ``host_us`` per call. The spans it returns are what CUDA
+    events would read around those, in ms."""
+
+    def __init__(self, call_us, graph_start_us=0.0, host_us=0.0):
+        self.call_us, self.graph_start_us, self.host_us = call_us, graph_start_us, host_us
+        self.captured = []  # laps of each captured graph
+
+    def capture(self, calls, laps):
+        self.captured.append(laps)
+        return len(calls), laps
+
+    def replay_ms(self, graph, samples, monitor):
+        n, laps = graph
+        return ([(self.graph_start_us + n * laps * self.call_us) / 1e3] * samples,
+                [monitor.sm_clock_mhz() for _ in range(samples)])
+
+    def eager_ms(self, calls, samples, monitor):
+        return ([len(calls) * (self.call_us + self.host_us) / 1e3] * samples,
+                [monitor.sm_clock_mhz() for _ in range(samples)])
+
+
+class FakeMonitor:
+    """SM clock readings in the order given; the GPU's maximum clock 2000 MHz; other processes as given."""
+
+    def __init__(self, clocks, others=()):
+        self.clocks, self.others = iter(clocks), list(others)
+
+    def sm_clock_mhz(self):
+        return next(self.clocks)
+
+    def max_sm_clock_mhz(self):
+        return 2000.0
+
+    def other_processes(self):
+        return self.others
+
+
+def test_graph_time_is_per_call_across_all_laps():
+    """Bug caught: graph time divided by the sets but not by the laps (or not at all): ~60x too slow.
+
+    4 sets of a 2 µs kernel: one lap is 8 µs, so 63 laps (the first count >= 500 µs, 504 µs) are
+    captured; a replay of 252 calls then reads 504 µs and each call is 2 µs."""
+    gpu = FakeGPU(call_us=2.0)
+    t = timing.time_graph([None] * 4, samples=7, gpu=gpu)
+    assert gpu.captured == [1, 63]
+    assert t.method == "graph" and t.sets == 4 and len(t.samples_us) == 7
+    assert t.median_us == pytest.approx(2.0, rel=1e-12)
+
+
+def test_graph_start_is_spread_over_the_replay():
+    """Bug caught: one lap per replay (laps ignored), where a 3 µs graph start adds 1.5 µs to each of
+    2 calls of 1 µs (2.5 µs a call). The one-lap probe reads 5 µs (3 + 2), so ceil(500 / 5) = 100 laps
+    are captured: 200 calls, a replay of 203 µs, 1.015 µs a call."""
+    gpu = FakeGPU(call_us=1.0, graph_start_us=3.0)
+    t = timing.time_graph([None] * 2, samples=5, gpu=gpu)
+    assert gpu.captured == [1, 100]
+    assert t.median_us == pytest.approx(1.015)
+
+
+def test_fidelity_entry_points_divide_by_calls_per_replay():
+    """Bug caught: graph_for reporting the sets, not laps x sets, as the calls of one replay (fidelity's
+    own timing path uses graph_for + replay_samples)."""
+    gpu = FakeGPU(call_us=10.0)  # 3 sets x 10 µs = 30 µs a lap -> 17 laps (510 µs), 51 calls per replay
+    graph, per_replay = timing.graph_for([None] * 3, gpu)
+    assert per_replay == 51
+    per_call, _ = timing.replay_samples(graph, per_replay, samples=3, gpu=gpu)
+    assert per_call == pytest.approx([10.0] * 3)
+
+
+def test_eager_time_is_per_call():
+    """Bug caught: eager time not divided by R (the batch of R calls reported as one call's time).
+
+    R = 6 calls of 2 µs kernel + 3 µs host overhead each: a batch spans 30 µs, 5 µs per call."""
+    t = timing.time_eager([None] * 6, samples=4, gpu=FakeGPU(call_us=2.0, host_us=3.0))
+    assert t.method == "eager" and t.sets == 6
+    assert t.median_us == pytest.approx(5.0)
+
+
+def test_copy_bandwidth_counts_read_and_write():
+    """Bug caught: copy bandwidth counting only the bytes read (half the true figure), or inverted.
+
+    Copying 1 GB in 0.5 s reads 1 GB and writes 1 GB: 2 GB / 0.5 s = 4 GB/s."""
+    assert timing.copy_gbps(10**9, 0.5) == pytest.approx(4.0)
+    assert timing.copy_gbps(3 * 10**9, 2.0) == pytest.approx(3.0)  # 6 GB in 2 s
+
+
+def test_cpu_copy_probe_uses_read_plus_write(monkeypatch):
+    """Bug caught: the CPU branch of the probe counting only one direction. Its copy is made to take
+    exactly 1 ms (a fake clock); the buffer is COPY_BYTES/16 bytes, moved twice."""
+    ticks = itertools.count()
+    monkeypatch.setattr(timing.time, "perf_counter", lambda: next(ticks) * 1e-3)
+    monkeypatch.setattr(timing, "_copy_gbps", {})
+    gbps = timing.copy_bandwidth_gbps("cpu", nbytes=16 * 10**6)
+    # 1e6 bytes read + 1e6 written in 1 ms = 2 GB/s
+    assert gbps == pytest.approx(2.0)
+
+
+@pytest.mark.parametrize("set_mib,expected", [(16, 9), (50, 4), (100, 3), (200, 2)])
+def test_rotating_sets_by_hand(set_mib, expected):
+    """Bug caught: R sized from the wrong side of the L2 (too few sets: warm inputs). With a 60 MiB L2,
+    2 x L2 = 120 MiB must lie between two uses of one set: (R-1) x set >= 120 MiB, the least such R
+    (16 MiB: 8 sets of others = 128 MiB, so R = 9; 50 MiB: 3 x 50 = 150, R = 4; 100: R = 3; 200: R = 2)."""
+    sets, cold = timing.rotating_sets(set_mib << 20, 60 << 20)
+    assert (sets, cold) == (expected, True)
+
+
+@pytest.mark.parametrize("timer", ["graph", "eager"])
+def test_the_guard_sees_every_samples_clock(timer):
+    """Bugs caught: the GPU timers not passing the clocks, the monitor or the cold flag on to the guard
+    and the Timing. 10 samples; the last 2 read at 900 MHz, below 75% of 2000 (1500): dropped, 8 kept,
+    median clock 1980. A second process on the GPU is flagged."""
+    clocks = [1980.0] * 8 + [900.0] * 2
+    if timer == "graph":  # the graph's probe replays read no clock: only the timed ones do
+        t = timing.time_graph([None] * 2, samples=10, monitor=FakeMonitor(clocks, [4242]), cold=False,
+                              gpu=FakeGPU(call_us=4.0))
+    else:
+        t = timing.time_eager([None] * 2, samples=10, monitor=FakeMonitor(clocks, [4242]), cold=False,
+                              gpu=FakeGPU(call_us=4.0))
+    assert (t.method, len(t.samples_us), t.dropped, t.clock_mhz, t.cold_l2, t.sets) == (timer, 8, 2, 1980.0,
+                                                                                        False, 2)
+    assert t.flags == ["shared GPU: other processes 4242"]

@@ -1,5 +1,7 @@
 """Workload validation, inputs made as vLLM makes them, and the byte model."""
 
+import math
+
 import pytest
 import torch
 
@@ -37,20 +39,29 @@ def test_inputs_follow_vllm_layout():
 
 
 def test_cos_sin_cache_halves_and_frequencies():
+    """Bugs caught: cos and sin halves swapped, frequencies from the wrong exponent (i/rot, not 2i/rot).
+
+    rotary_dim 8, base 10000: the frequencies are 10000^(-0/8, -2/8, -4/8, -6/8) = 1, 0.1, 0.01, 0.001,
+    so row 3 holds cos(3), cos(0.3), cos(0.03), cos(0.003) then the sines."""
     cache = cos_sin_cache(16, 8, base=10000.0)
-    inv_freq = 1.0 / (10000.0 ** (torch.arange(0, 8, 2, dtype=torch.float64) / 8))
-    pos = torch.arange(16, dtype=torch.float64)[:, None]
-    assert torch.allclose(cache[:, :4], torch.cos(pos * inv_freq))
-    assert torch.allclose(cache[:, 4:], torch.sin(pos * inv_freq))
+    assert cache.shape == (16, 8) and cache.dtype == torch.float64
+    angles = [3.0, 0.3, 0.03, 0.003]
+    assert cache[3].tolist() == pytest.approx([math.cos(a) for a in angles] + [math.sin(a) for a in angles],
+                                              rel=1e-12, abs=1e-15)
+    assert cache[0].tolist() == [1.0] * 4 + [0.0] * 4  # position 0 does not turn
 
 
 def test_byte_model():
+    """Bug caught: bytes from whole heads, or read only. Rotated part of q and k, read and written:
+    2 x (16 x 512 tokens) x (32 + 32 heads) x 32 elements x 2 bytes = 67,108,864."""
     w = Workload(batch_size=16, seq_len=512, num_heads=32, head_size=128, rotary_dim=32, dtype="bfloat16")
-    # rotated part of q and k (32+32 heads x 32 elements x 2 bytes), read and written, per token
-    assert w.floor_bytes() == 2 * 16 * 512 * 64 * 32 * 2
-    assert w.full_head_bytes() == 4 * w.floor_bytes()
+    assert w.floor_bytes() == 67_108_864
+    assert w.full_head_bytes() == 268_435_456  # 128 of 128 columns: 4x
+    # GQA, full rotary: 2 x 8192 x (32 + 8) x 128 x 2 = 167,772,160, and the floor is the whole head
     gqa = w.replace(num_kv_heads=8, rotary_dim=128)
-    assert gqa.floor_bytes() == gqa.full_head_bytes() == 2 * 16 * 512 * 40 * 128 * 2
+    assert gqa.floor_bytes() == gqa.full_head_bytes() == 167_772_160
+    # One input set: per token 8 bytes of position + 64 heads x 128 x 2 bytes = 16,392; x 8192 tokens
+    assert w.set_bytes() == 134_283_264
 
 
 def test_seed_grid_is_the_seed():

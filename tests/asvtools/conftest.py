@@ -1,7 +1,8 @@
-"""One real asv run over the toy project, shared by the compare and site tests (about 10 s)."""
+"""The toy project's asv results: one real asv run (shared by the slow tests, about 20 s), or its recording."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -9,31 +10,30 @@ import pytest
 
 from . import toyasv
 
+RECORDED = Path(__file__).resolve().parents[1] / "fixtures" / "asv_results"
+
 
 @pytest.fixture(scope="session")
 def toy_run(tmp_path_factory):
-    """asv run --record-samples over base/same/slow/fast/broken; returns (conf, hashes by name, home)."""
-    root = tmp_path_factory.mktemp("toyrun")
-    names = ["base", "same", "slow", "fast", "broken"]
-    proj, hashes = toyasv.make_project(root, [toyasv.STATES[n] for n in names])
-    conf = toyasv.make_suite(root, proj)
-    home = root / "home"
-    toyasv.write_machine_file(home)
-    hashfile = root / "all.txt"
-    hashfile.write_text("\n".join(hashes) + "\n")
-    # Exit 2 is asv's "a benchmark failed": the broken commit, on purpose.
-    toyasv.asv(conf, "run", f"HASHFILE:{hashfile}", "--machine", toyasv.MACHINE, "--record-samples",
-               "--show-stderr", home=home, check_codes=(2,))
-    return conf, dict(zip(names, hashes)), home
+    """A real asv run over base/same/slow/fast/broken; returns (conf, hashes by name, home)."""
+    return toyasv.run_all(tmp_path_factory.mktemp("toyrun"))
 
 
 @pytest.fixture
 def toy_results(toy_run, tmp_path):
-    """A private copy of the toy results folder, free to modify."""
+    """A private copy of the real run's results folder, free to modify."""
     conf, hashes, _ = toy_run
     dst = tmp_path / "results"
     shutil.copytree(conf.parent / ".asv" / "results", dst)
     return dst, hashes
+
+
+@pytest.fixture
+def recorded_results(tmp_path):
+    """A private copy of the recorded asv results (the same run, made once: see its README)."""
+    dst = tmp_path / "recorded"
+    shutil.copytree(RECORDED, dst, ignore=shutil.ignore_patterns("README.md", "hashes.json"))
+    return dst, json.loads((RECORDED / "hashes.json").read_text())
 
 
 def has_tool(name: str) -> bool:

@@ -6,6 +6,7 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -194,12 +195,18 @@ def _run(cmd, **kw):
     return subprocess.run(cmd, capture_output=True, text=True, **kw)
 
 
-@pytest.mark.skipif(not shutil.which("actionlint") or not shutil.which("zizmor"), reason="linters not installed")
+def _tool(name):
+    """A linter beside this interpreter (`make test` runs .venv/bin/python without .venv/bin on PATH), else on PATH."""
+    here = Path(sys.executable).parent / name
+    return str(here) if here.is_file() else shutil.which(name)
+
+
+@pytest.mark.skipif(not _tool("actionlint") or not _tool("zizmor"), reason="linters not installed")
 def test_actionlint_and_zizmor_are_clean():
-    proc = _run(["actionlint"], cwd=REPO)
+    proc = _run([_tool("actionlint")], cwd=REPO)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     for persona in ("regular", "auditor"):
-        proc = _run(["zizmor", "--offline", f"--persona={persona}", ".github/"], cwd=REPO)
+        proc = _run([_tool("zizmor"), "--offline", f"--persona={persona}", ".github/"], cwd=REPO)
         assert proc.returncode == 0, proc.stdout + proc.stderr
 
 

@@ -51,23 +51,42 @@ SUITE = '''
 import json
 import os
 import sys
-import time
 
 with open(os.path.join(sys.prefix, "state.json")) as f:
     STATE = json.load(f)
 
+# Deterministic timings, no sleeping: each time_ method advances a clock by its nominal time times
+# the next factor of a fixed spread, and asv reads that clock as the class's `timer` (the idea of
+# ropebench's ReplayClock). A loaded machine cannot change a sample. asv runs each benchmark in a
+# fresh process, so every benchmark starts the spread from its beginning.
+SPREAD = (1.00, 1.02, 0.98, 1.01, 0.99, 1.03, 0.97, 1.00)
+
+
+class Clock:
+    now = 0.0
+    count = 0
+
+
+def clock():
+    return Clock.now
+
+
+def spend(seconds):
+    Clock.now += seconds * SPREAD[Clock.count % len(SPREAD)]
+    Clock.count += 1
+
 
 class Timing:
-    # 16 samples per side so that Mann-Whitney can reach p < 0.002 even with a few outliers from a
-    # loaded machine; 3 ms steps so that sleep's jitter stays small next to the 3x changes.
+    # 16 samples per side so that Mann-Whitney can reach p < 0.002.
     number = 1
     repeat = (16, 16, 10.0)
     rounds = 1
     warmup_time = 0
     version = "1"
+    timer = staticmethod(clock)
 
     def time_work(self):
-        time.sleep(0.003 * STATE["speed"])
+        spend(0.003 * STATE["speed"])
 
 
 class Scaled:
@@ -78,9 +97,10 @@ class Scaled:
     rounds = 1
     warmup_time = 0
     version = "1"
+    timer = staticmethod(clock)
 
     def time_scaled(self, n):
-        time.sleep(0.003 * n * STATE["speed"])
+        spend(0.003 * n * STATE["speed"])
 
 
 class Flaky:
@@ -89,18 +109,19 @@ class Flaky:
     rounds = 1
     warmup_time = 0
     version = "1"
+    timer = staticmethod(clock)
 
     def setup(self):
         if STATE["skip"]:
             raise NotImplementedError("not on this commit")
 
     def time_maybe_skipped(self):
-        time.sleep(0.001)
+        spend(0.001)
 
     def time_maybe_broken(self):
         if STATE["broken"]:
             raise RuntimeError("broken on this commit")
-        time.sleep(0.001)
+        spend(0.001)
 
 
 def track_value():
@@ -110,7 +131,6 @@ def track_value():
 track_value.unit = "widgets"
 track_value.version = "1"
 '''
-
 
 def git(repo, *args):
     return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True,
@@ -190,3 +210,38 @@ def asv(conf: Path, *args, home: Path, check_codes=(0,), timeout=600, suite: Pat
         raise AssertionError(f"asv {' '.join(map(str, args))} exited {proc.returncode}\n"
                              f"{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
     return proc
+
+
+# The order of the commits of the recorded results (tests/fixtures/asv_results).
+RECORDED = ["base", "same", "slow", "fast", "broken"]
+
+
+def run_all(root: Path, names=tuple(RECORDED)) -> tuple[Path, dict, Path]:
+    """asv run --record-samples over the named states; returns (conf, hashes by name, home)."""
+    proj, hashes = make_project(root, [STATES[n] for n in names])
+    conf = make_suite(root, proj)
+    home = root / "home"
+    write_machine_file(home)
+    hashfile = root / "all.txt"
+    hashfile.write_text("\n".join(hashes) + "\n")
+    # Exit 2 is asv's "a benchmark failed": the broken commit, on purpose.
+    asv(conf, "run", f"HASHFILE:{hashfile}", "--machine", MACHINE, "--record-samples", "--show-stderr",
+        home=home, check_codes=(2,))
+    return conf, dict(zip(names, hashes)), home
+
+
+def record(dest: Path) -> None:
+    """Write the recorded results fixture: asv's results folder of run_all, plus hashes.json."""
+    import shutil
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        conf, hashes, _ = run_all(Path(tmp))
+        if dest.exists():
+            shutil.rmtree(dest / MACHINE, ignore_errors=True)
+        shutil.copytree(conf.parent / ".asv" / "results", dest, dirs_exist_ok=True)
+        (dest / "hashes.json").write_text(json.dumps(hashes, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    record(Path(sys.argv[1]))

@@ -177,6 +177,7 @@ def test_cuda_without_a_cuda_torch_or_arch_is_a_clear_error(tmp_path):
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
 
 
+@pytest.mark.slow  # a ~20 s compile: the fast suite keeps the stable one
 def test_legacy_cpu_kernel_builds_and_is_correct(tmp_path, cache_dir):
     proc = build(ERAS_DIR / "e4", tmp_path / "out", cache_dir)
     assert proc.returncode == 0, proc.stderr
@@ -186,41 +187,17 @@ def test_legacy_cpu_kernel_builds_and_is_correct(tmp_path, cache_dir):
     assert check.returncode == 0, check.stdout + check.stderr
 
 
-TIMING_SNIPPET = """
-import sys, time, torch
-from ropebench.kernels.loader import read_build
-op = read_build(sys.argv[1])
-torch.manual_seed(0)
-T, H, D, R = 512, 8, 128, 32  # bf16, seed-like rotary 32 of 128: about 2x (less when memory-bound)
-pos = torch.randint(0, 1024, (T,))
-q = torch.randn(T, H * D, dtype=torch.bfloat16); k = torch.randn(T, H * D, dtype=torch.bfloat16)
-cache = torch.randn(1024, R, dtype=torch.bfloat16)
-best = float("inf")
-for _ in range(30):
-    t = time.perf_counter(); op(pos, q, k, D, cache, True); best = min(best, time.perf_counter() - t)
-print(best)
-"""
-
-
-def test_passes_2_is_correct_and_slower(stable_cpu, tmp_path, cache_dir):
-    """The knob the asv end-to-end tests use to make a regression: same output, more work."""
+@pytest.mark.slow  # a second compile of e7
+def test_passes_2_is_correct(stable_cpu, tmp_path, cache_dir):
+    """The knob the asv end-to-end tests use to make a regression: same output, more work (how much
+    slower it runs is measured by scripts/bench_fixture_passes.py, not asserted here)."""
     repo = tmp_path / "v"
     fixture_repo.copy_era("e7", repo, passes=2)
     assert "#define ROPEBENCH_FIXTURE_PASSES 2" in (repo / fixture_repo.PASSES_FILE["e7"]).read_text()
     proc = build(repo, tmp_path / "out", cache_dir)
     assert proc.returncode == 0, proc.stderr
     slow = unpack(Path(proc.stdout.strip()), tmp_path / "slow")
-    fast = unpack(stable_cpu[0], tmp_path / "fast")
+    assert json.loads((slow / "build.json").read_text())["source_hash"] != json.loads(
+        (unpack(stable_cpu[0], tmp_path / "fast") / "build.json").read_text())["source_hash"]
     check = run_check(slow)
     assert check.returncode == 0, check.stdout + check.stderr
-
-    def best(op_dir):
-        env = {**os.environ, "OMP_NUM_THREADS": "1"}
-        r = subprocess.run([sys.executable, "-c", TIMING_SNIPPET, str(op_dir)], capture_output=True, text=True,
-                           env=env, timeout=300)
-        assert r.returncode == 0, r.stderr
-        return float(r.stdout.strip().splitlines()[-1])
-
-    ratio = best(slow) / best(fast)
-    print(f"PASSES=2 / PASSES=1 time ratio: {ratio:.2f}")
-    assert ratio > 1.5

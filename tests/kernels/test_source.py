@@ -9,6 +9,7 @@ import subprocess
 import pytest
 from kernel_helpers import ERAS_DIR, cli
 
+from ropebench.errors import RopeBenchError
 from ropebench.kernels.builder import source_hash
 from ropebench.kernels.gittree import GitRepo
 from ropebench.kernels.source import NoKernel, find_host_definition, read_kernel, read_tree
@@ -134,7 +135,7 @@ def test_include_closure_keeps_the_nearest_same_named_header():
 
 
 def test_unknown_device_is_a_user_error():
-    with pytest.raises(Exception) as exc:
+    with pytest.raises(RopeBenchError, match="unknown device 'rocm'; choose cuda or cpu") as exc:
         read_kernel(ERAS_DIR / "e3", "rocm")
     assert not isinstance(exc.value, NoKernel)
 

@@ -1,0 +1,100 @@
+"""merge_rows / merge_result_data in-process, on hand-made asv rows: which run's numbers survive."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from ropebench.asvtools.merge import merge_result_data, merge_rows
+from ropebench.errors import RopeBenchError
+
+NAN = float("nan")
+
+
+def row(result, started_at, params=None, version="v1", **extra):
+    n = len(result)
+    params = params or (tuple(str(i) for i in range(n)),)
+    return {"result": list(result), "params": [list(p) for p in params], "version": version,
+            "started_at": started_at, "duration": 1.0, "stats_ci_99_a": [f"a{started_at}"] * n,
+            "stats_ci_99_b": None, "stats_q_25": None, "stats_q_75": None, "stats_number": [1] * n,
+            "stats_repeat": [10] * n, "samples": [[started_at, i] for i in range(n)], "profile": None, **extra}
+
+
+def same(x, y):
+    return all((a is None and b is None) or (isinstance(a, float) and math.isnan(a) and math.isnan(b)) or a == b
+               for a, b in zip(x, y, strict=True))
+
+
+@pytest.mark.parametrize("change", [dict(params=(("1", "2", "3"),)), dict(version="v2")])
+def test_a_changed_suite_keeps_the_newer_row_whichever_side_it_is(change):
+    """Bug caught: merge keeping the older row after a params or version change (the suite changed;
+    only the newer run describes it)."""
+    old = row([1.0, 2.0], started_at=100)
+    new = row([5.0, 6.0, 7.0] if "params" in change else [5.0, 6.0], started_at=200, **change)
+    assert merge_rows(old, new) == new  # incoming is newer
+    assert merge_rows(new, old) == new  # incoming is older: the one already there stays
+
+
+def test_per_parameter_a_value_beats_a_skip_beats_a_failure():
+    """Bug caught: "failed" outranking "skipped", or either outranking a measured value. The incoming
+    row b is the later run, so only the rank can keep a's entries."""
+    a = row([1.0, NAN, None, NAN], started_at=100, params=(("p", "q", "r", "s"),))
+    b = row([NAN, None, None, 4.0], started_at=200, params=(("p", "q", "r", "s"),))
+    out = merge_rows(a, b)
+    assert same(out["result"], [1.0, NAN, None, 4.0])
+    # Each entry brings its own run's stats and samples.
+    assert out["samples"] == [[100, 0], [100, 1], [200, 2], [200, 3]]
+    assert out["stats_ci_99_a"] == ["a100", "a100", "a200", "a200"]
+    assert out["started_at"] == 200
+
+
+@pytest.mark.parametrize("older,newer,kept", [
+    ([None], [NAN], NAN),  # a later skip replaces a failure
+    ([NAN], [None], NAN),  # a later failure does not replace a skip
+    ([2.0], [None], 2.0),  # nor a measured value
+    ([2.0], [NAN], 2.0),
+])
+def test_rank_decides_whichever_run_is_later(older, newer, kept):
+    """Bug caught: ranks compared the wrong way round, or time deciding over rank."""
+    for a, b in ((row(older, 100), row(newer, 200)), (row(newer, 200), row(older, 100))):
+        assert same(merge_rows(a, b)["result"], [kept])
+
+
+def test_two_measured_values_the_later_run_wins():
+    """Bug caught: the earlier of two measurements kept (a re-run of a benchmark replaces it in asv)."""
+    early, late = row([1.0, 2.0], 100), row([3.0, 4.0], 300)
+    assert merge_rows(early, late)["result"] == [3.0, 4.0]
+    assert merge_rows(late, early)["result"] == [3.0, 4.0]
+    assert merge_rows(late, early)["samples"] == [[300, 0], [300, 1]]
+
+
+def test_all_none_columns_stay_null():
+    out = merge_rows(row([1.0], 100), row([2.0], 200))
+    assert out["stats_ci_99_b"] is None and out["profile"] is None
+
+
+def _file(rows, commit="c" * 40, env="venv-py3.11", durations=None):
+    cols = list(next(iter(rows.values())).keys()) if rows else []
+    return {"commit_hash": commit, "env_name": env, "result_columns": cols,
+            "results": {name: list(r.values()) for name, r in rows.items()}, "durations": durations or {}}
+
+
+def test_result_files_keep_benchmarks_only_one_side_has():
+    """Bug caught: a benchmark only in the older file dropped by the merge."""
+    a = _file({"b.only_a": row([1.0], 100), "b.both": row([1.0], 100)}, durations={"<build>": 5})
+    b = _file({"b.only_b": row([2.0], 200), "b.both": row([None], 200)}, durations={"<setup_cache x>": 7})
+    out = merge_result_data(a, b)
+    assert sorted(out["results"]) == ["b.both", "b.only_a", "b.only_b"]
+    cols = out["result_columns"]
+    assert out["results"]["b.both"][cols.index("result")] == [1.0]  # the measured value over the failure
+    assert out["results"]["b.only_a"][cols.index("result")] == [1.0]
+    assert out["durations"] == {"<build>": 5, "<setup_cache x>": 7}
+
+
+@pytest.mark.parametrize("key", ["commit_hash", "env_name"])
+def test_files_of_different_commits_or_envs_do_not_merge(key):
+    a, b = _file({"x": row([1.0], 1)}), _file({"x": row([1.0], 2)})
+    b[key] = "other"
+    with pytest.raises(RopeBenchError, match=f"different {key}"):
+        merge_result_data(a, b)

@@ -1,0 +1,71 @@
+"""measure(): the gate comes before the timer, and the rotating sets really are separate inputs."""
+
+import torch
+
+from ropebench import measure as measure_mod
+from ropebench.backends.torch_native import TorchBackend
+from ropebench.workload import Workload
+
+W = Workload(batch_size=2, seq_len=8, num_heads=4, num_kv_heads=2, head_size=64, rotary_dim=32,
+             dtype="float32")
+
+
+class Wrong(TorchBackend):
+    name = "wrong"
+
+    def apply(self, positions, query, key, head_size, cache, is_neox):
+        super().apply(positions, query, key, head_size, cache, not is_neox)
+
+
+def _no_timer(*args, **kwargs):
+    raise AssertionError("a backend that failed the gate was timed")
+
+
+def test_a_backend_that_fails_the_gate_is_not_timed(monkeypatch):
+    """Bug caught: the correctness gate bypassed (or its verdict ignored) in measure(): a wrong kernel
+    would be timed and reported "ok"."""
+    monkeypatch.setattr(measure_mod.timing, "time_cpu", _no_timer)
+    monkeypatch.setattr(measure_mod.timing, "copy_bandwidth_gbps", _no_timer)
+    r = measure_mod.measure(W, Wrong(), samples=3)
+    assert (r.status, r.correct, r.kernel) == ("incorrect", False, None)
+    assert "rel L2" in r.reason and r.row()["median_us"] == ""
+
+
+def test_a_right_backend_is_checked_then_timed():
+    """Bug caught: the gate's result not recorded on a passing row (correct left empty)."""
+    r = measure_mod.measure(W, TorchBackend(), samples=3, cpu_seconds=0.5)
+    assert r.status == "ok" and r.correct is True and 0 < r.rel_l2 < 1e-5
+    assert r.kernel.method == "cpu" and len(r.kernel.samples_us) >= 3
+
+
+class Recording(TorchBackend):
+    def __init__(self):
+        self.seen = []
+
+    def prepare(self, workload, inputs):
+        self.seen.append(inputs)
+        return super().prepare(workload, inputs)
+
+
+def test_rotating_sets_are_distinct_copies():
+    """Bug caught: the R calls sharing one input set (the L2 stays warm and the time is too good)."""
+    backend = Recording()
+    calls = measure_mod.make_calls(backend, W, 3)
+    assert len(calls) == 3 and len(backend.seen) == 3
+    for name in ("query", "key", "positions"):
+        tensors = [getattr(inp, name) for inp in backend.seen]
+        assert len({t.data_ptr() for t in tensors}) == 3, name
+        assert all(torch.equal(tensors[0], t) for t in tensors[1:])
+
+
+def test_skips_are_decided_without_running_and_only_cuda_errors_are_sticky():
+    """Bugs caught: a CPU point sent to a GPU-only backend instead of skipped; a run stopped by an error
+    that is not a CUDA fault (or kept going after one, in a context that can no longer run anything)."""
+    from ropebench.result import Result
+
+    assert measure_mod.skip_reason(W.replace(dtype="bfloat16"), "flashinfer") == "flashinfer runs on cuda only"
+    assert measure_mod.skip_reason(W, "torch") is None
+    fault = "RuntimeError: CUDA error: an illegal memory access was encountered"
+    assert measure_mod.cuda_fault(Result("vllm", W, "error", reason=fault))
+    assert not measure_mod.cuda_fault(Result("vllm", W, "error", reason="OutOfMemoryError: no room"))
+    assert not measure_mod.cuda_fault(Result("vllm", W, "incorrect", reason=fault))
