@@ -31,7 +31,7 @@ COMMANDS = {
     "chunks": ("ropebench.asvtools.chunks", "planned commits without results, as hash files of at most N"),
     "health": ("ropebench.health", "check the GPU is fit to measure (processes, clocks, ECC/XID, temperature)"),
     "alert": ("ropebench.asvtools.alert", "title and body of the nightly's regression or failure issue"),
-    "fidelity": ("ropebench.fidelity", "check the timer against CUPTI, repeatability and detection power"),
+    "fidelity": ("ropebench.commands.fidelity", "check the timer against CUPTI, repeatability and detection power"),
 }
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -143,3 +144,22 @@ class MeasuredBenchmark:
         n = len(reply["samples_s"])
         self.repeat = (n, n, 1e9)
         CLOCK.load((backend, json.dumps(workload, sort_keys=True)), reply["samples_s"])
+
+
+def selection(cls, method: str, points) -> str:
+    """asv's ``-b`` regex for some points of one benchmark, from the class itself: asv names a point
+    ``<module>.<Class>.<method>(<repr of each param>)``. A point the class does not take is an error,
+    never a regex that silently selects nothing."""
+    if not callable(getattr(cls, method, None)):
+        raise ValueError(f"{cls.__name__} has no benchmark {method}")
+    names, allowed = list(cls.param_names), [list(v) for v in cls.params]
+    out = []
+    for point in points:
+        if set(point) != set(names):
+            raise ValueError(f"{cls.__name__} takes {', '.join(names)}, not {', '.join(point)}")
+        values = [point[n] for n in names]
+        bad = [f"{n}={v!r}" for n, v, ok in zip(names, values, allowed) if v not in ok]
+        if bad:
+            raise ValueError(f"{cls.__name__} has no point {', '.join(bad)}")
+        out.append(re.escape(f"{cls.__qualname__}.{method}({', '.join(map(repr, values))})"))
+    return "|".join(out)
