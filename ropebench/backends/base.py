@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import ClassVar
 
 from ropebench.errors import Unsupported
-from ropebench.workload import Inputs, Workload
+from ropebench.workload import DTYPES, Inputs, Workload
 
 
 class Backend:
@@ -18,7 +18,7 @@ class Backend:
     name: ClassVar[str]
     label: ClassVar[str]  # shown in tables and plots
     device_types: ClassVar[tuple[str, ...]] = ("cuda",)
-    dtypes: ClassVar[tuple[str, ...]] = ("bfloat16", "float16", "float32")
+    dtypes: ClassVar[tuple[str, ...]] = DTYPES
     # Which bytes this backend really moves: "rotary" (only the rotated part, the floor's model)
     # or "full_head" (reads and writes whole heads).
     traffic: ClassVar[str] = "rotary"
