@@ -16,6 +16,7 @@ makes a new server wait until the previous one has gone, so two never share a GP
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import sys
 import tempfile
@@ -31,6 +32,7 @@ SOCKET_NAME = "ropebench.sock"
 LOG_NAME = "ropebench-server.log"
 KEY_ENV = "ROPEBENCH_SERVER_KEY"
 ASV_PID_ENV = "ROPEBENCH_ASV_PID"  # the asv process whose run this server serves
+SAMPLES_LOG_ENV = "ROPEBENCH_SAMPLES_LOG"  # a file: each point's samples appended as one JSON line
 IDLE_SECONDS = 900
 LOCK_WAIT_SECONDS = 120
 
@@ -103,7 +105,11 @@ class Server:
         self.release_memory()
         if r.status != "ok":
             return {"status": r.status, "reason": r.reason}
-        return {"status": "ok", "samples_s": [s * 1e-6 for s in r.kernel.samples_us],
+        samples_s = [s * 1e-6 for s in r.kernel.samples_us]
+        if os.environ.get(SAMPLES_LOG_ENV):  # tests: what asv records must be exactly these, in order
+            with open(os.environ[SAMPLES_LOG_ENV], "a") as f:
+                f.write(json.dumps({"backend": backend, "workload": msg["workload"], "samples_s": samples_s}) + "\n")
+        return {"status": "ok", "samples_s": samples_s,
                 "flags": r.guard_flags, "notes": r.flags[len(r.guard_flags):], "dropped": r.kernel.dropped,
                 "rel_l2": r.rel_l2, "floor_us": r.floor_us, "sets": r.kernel.sets}
 

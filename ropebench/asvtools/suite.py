@@ -36,6 +36,8 @@ class ReplayClock:
     def load(self, key, samples):
         if key != self.key:  # asv re-runs setup before every sample: load once per point
             self.key, self.samples, self.index = key, list(samples), 0
+        # Each sample starts from 0: asv's end - start is then the recorded sample exactly, bit for bit.
+        self.now = 0.0
 
     def time(self) -> float:
         return self.now
