@@ -26,6 +26,7 @@ import traceback
 from multiprocessing.connection import Listener
 from pathlib import Path
 
+from ropebench.errors import is_cuda_fault
 from ropebench.kernels.loader import ENV_OP_DIR
 
 SOCKET_NAME = "ropebench.sock"
@@ -164,7 +165,7 @@ class Server:
                         reply = {"status": "error", "reason": f"{type(exc).__name__}: {exc}"}
                     conn.send(reply)
                     self.last_request = time.monotonic()
-                    if "CUDA error" in reply.get("reason", ""):
+                    if is_cuda_fault(reply.get("reason", "")):
                         # A CUDA fault is sticky: every later kernel in this context would fail too.
                         # Leave (socket removed); the next point starts a fresh server (suite.ask).
                         print("CUDA error: exiting so that later points get a clean context", flush=True)

@@ -20,6 +20,7 @@ from multiprocessing.connection import Client
 from pathlib import Path
 
 from ropebench.asvtools.server import ASV_PID_ENV, KEY_ENV, LOG_NAME, SOCKET_NAME
+from ropebench.guard import guard_mode
 
 START_TIMEOUT = 180
 
@@ -117,7 +118,7 @@ def ask(info: dict, kind: str, backend: str, workload: dict, **extra) -> dict:
     if reply["status"] != "ok":
         raise RuntimeError(f"{backend} {reply['status']}: {reply['reason']}")
     flags = reply.get("flags") or []
-    if flags and os.environ.get("ROPEBENCH_GUARD", "strict").lower() == "strict":
+    if flags and guard_mode() == "strict":
         # A throttled or shared GPU gives numbers we would not trust: record a failure, not them.
         raise RuntimeError("measurement not trusted: " + "; ".join(flags))
     if flags:
