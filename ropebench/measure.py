@@ -14,11 +14,6 @@ from ropebench.result import Result
 from ropebench.workload import Workload
 
 
-def skip_reason(workload: Workload, backend_name: str) -> str | None:
-    """Why this point cannot run, decided without creating a CUDA context."""
-    return get_backend(backend_name).unsupported(workload)
-
-
 def make_calls(backend, workload: Workload, sets: int):
     """R in-place calls over R distinct input sets (set 0 random, the rest copies of it)."""
     first = workload.make_inputs(cache_dtype=backend.cache_dtype(workload))

@@ -40,12 +40,12 @@ def cpu_statuses() -> dict:
     """Each suite point on a CPU without a vLLM op: 'runnable' or 'skipped: why'."""
     import itertools
 
+    from ropebench.backends import get_backend
     from ropebench.grid import ACCURACY, MODEL_GRID, SEED, model_fields
-    from ropebench.measure import skip_reason
     from ropebench.workload import Workload
 
     def status(backend, fields):
-        reason = skip_reason(Workload(device="cpu", **fields), backend)
+        reason = get_backend(backend).unsupported(Workload(device="cpu", **fields))
         return "runnable" if reason is None else f"skipped: {reason}"
 
     out = {}

@@ -21,7 +21,7 @@ BAD = [
     (["--batch-size", "-4"], "batch_size must be a positive integer"),
     (["--head-size", "-128"], "head_size must be a positive integer"),
     (["--is-neox-style", "maybe"], "expected true or false"),
-    (["--backends", "triton"], "unknown backend"),
+    (["--backends", "no-such-backend"], "unknown backend"),
     (["--grid-batch", "1,x"], "comma-separated integers"),
     (["--device", "npu:0"], "unknown device"),
 ]

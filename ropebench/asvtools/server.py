@@ -80,8 +80,9 @@ class Server:
         return self.device
 
     def point(self, msg: dict) -> dict:
+        from ropebench.backends import get_backend
         from ropebench.errors import RopeBenchError
-        from ropebench.measure import measure, skip_reason
+        from ropebench.measure import measure
         from ropebench.workload import Workload
 
         try:
@@ -90,7 +91,7 @@ class Server:
             return {"status": "error", "reason": str(exc)}
         backend = msg["backend"]
         # Decided before this point touches CUDA: a skip costs one round trip, no GPU work.
-        reason = skip_reason(w, backend)
+        reason = get_backend(backend).unsupported(w)
         if reason:
             return {"status": "skipped", "reason": reason}
         if msg["kind"] == "accuracy":

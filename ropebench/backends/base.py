@@ -31,15 +31,20 @@ class Backend:
         """dtype of cos_sin_cache this backend is given (vLLM matches it to q; FlashInfer needs fp32)."""
         return workload.torch_dtype
 
-    def unsupported(self, workload: Workload) -> str | None:
-        """Why this backend cannot run the workload, or None. Decided without touching CUDA."""
-        device_type = workload.device.split(":")[0]
+    def unavailable(self, device: str) -> str | None:
+        """Why this backend cannot run on this device ("cuda:1", "cpu") at all, or None: the one
+        "can it run here" decision. Decided without touching CUDA."""
+        device_type = device.split(":")[0]
         if device_type not in self.device_types:
             return f"{self.name} runs on {'/'.join(self.device_types)} only"
-        if workload.dtype not in self.dtypes:
-            return f"{self.name} does not take {workload.dtype} q/k"
         ok, reason = self.available(device_type)
         return None if ok else reason
+
+    def unsupported(self, workload: Workload) -> str | None:
+        """Why this backend cannot run the workload, or None. Decided without touching CUDA."""
+        if workload.dtype not in self.dtypes and workload.device.split(":")[0] in self.device_types:
+            return f"{self.name} does not take {workload.dtype} q/k"
+        return self.unavailable(workload.device)
 
     def input_problem(self, positions, query, cos_sin_cache) -> str | None:
         """What in these tensors this backend cannot take (checked by apply_rope before any launch)."""

@@ -57,7 +57,7 @@ def run(args) -> int:
         print(msg, flush=True)
 
     device = args.device
-    names = [n for n in parse_backends(args.backends) if get_backend(n).available("cuda")[0]]
+    names = [n for n in parse_backends(args.backends) if get_backend(n).unavailable(device) is None]
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     info = system.describe(device)
