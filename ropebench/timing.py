@@ -18,6 +18,19 @@ cold_l2=False.
 
 CPU ("cpu"): wall clock (perf_counter) around single calls; "cpu-thread": the calling thread's CPU time,
 single-threaded, which the asv server uses on CPU-only machines (preemption does not inflate it).
+
+Anchors (docs: /work/shared/research/flashinfer_and_timing.md, sections 2.4 and 3). The graph timer is
+triton.testing's ``do_bench_cudagraph`` (many calls captured in one graph, events around a replay,
+divided by the calls) made cold, and close to FlashInfer's ``bench_gpu_time_with_cudagraph(
+cold_l2_cache=True)``, which also gets cold L2 from rotating input clones rather than a flush. It
+differs on purpose in three ways:
+- rotation depth: sets spanning 2x L2 between two uses of one set (FlashInfer clones 5x L2). Each
+  set is touched once per lap, and 2x L2 of other traffic evicts it under LRU-like replacement while
+  the graph stays small enough for the smallest shapes (MAX_SETS); do_bench_cudagraph does not flush.
+- the clock guard: the SM clock is read per batch of replays and samples taken throttled are dropped
+  or the result flagged (guard.py, after nvbench); neither anchor looks at clocks.
+- the spin kernel: a short busy kernel queued before each batch keeps the GPU ahead of the host's
+  queueing, as nvbench's blocking kernel does, so no host latency sits between replays' events.
 """
 
 from __future__ import annotations
