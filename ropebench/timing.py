@@ -19,7 +19,7 @@ cold_l2=False.
 CPU ("cpu"): wall clock (perf_counter) around single calls; "cpu-thread": the calling thread's CPU time,
 single-threaded, which the asv server uses on CPU-only machines (preemption does not inflate it).
 
-Anchors (docs: /work/shared/research/flashinfer_and_timing.md, sections 2.4 and 3). The graph timer is
+Anchors (triton's python/triton/testing.py, FlashInfer's flashinfer/testing/utils.py). The graph timer is
 triton.testing's ``do_bench_cudagraph`` (many calls captured in one graph, events around a replay,
 divided by the calls) made cold, and close to FlashInfer's ``bench_gpu_time_with_cudagraph(
 cold_l2_cache=True)``, which also gets cold L2 from rotating input clones rather than a flush. It
