@@ -6,11 +6,9 @@ import json
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 from ropebench.backends import NAMES
-
-REPO = Path(__file__).resolve().parents[1]
+from tests.conftest import REPO
 
 TOY = '''
 from ropebench.backends.torch_native import TorchBackend

@@ -151,8 +151,8 @@ def test_render_names_each_parts_date_and_keeps_hand_written_notes(tmp_path):
     (["--parts", "agreement,speed"], "unknown --parts speed"),
     (["--parts", "detect", "--vllm-src", "/no/such/tree"], "--vllm-src /no/such/tree is not a directory"),
 ])
-def test_bad_fidelity_arguments_are_one_line_before_any_gpu_check(cli, args, message):
-    p = cli("fidelity", *args)
+def test_bad_fidelity_arguments_are_one_line_before_any_gpu_check(cli_main, args, message):
+    p = cli_main("fidelity", *args)
     assert p.returncode == 2 and message in p.stderr
     assert len(p.stderr.strip().splitlines()) == 1
 

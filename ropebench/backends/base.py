@@ -33,18 +33,21 @@ class Backend:
 
     def unavailable(self, device: str) -> str | None:
         """Why this backend cannot run on this device ("cuda:1", "cpu") at all, or None: the one
-        "can it run here" decision. Decided without touching CUDA."""
-        device_type = device.split(":")[0]
-        if device_type not in self.device_types:
-            return f"{self.name} runs on {'/'.join(self.device_types)} only"
-        ok, reason = self.available(device_type)
+        "can it run here" decision (run, fidelity, apply_rope and every point's skip use it).
+        Decided without touching CUDA."""
+        if device.split(":")[0] not in self.device_types:
+            return f"runs on {'/'.join(self.device_types)} only"
+        ok, reason = self.available(device.split(":")[0])
         return None if ok else reason
 
     def unsupported(self, workload: Workload) -> str | None:
         """Why this backend cannot run the workload, or None. Decided without touching CUDA."""
-        if workload.dtype not in self.dtypes and workload.device.split(":")[0] in self.device_types:
+        why = self.unavailable(workload.device)
+        if why and workload.device.split(":")[0] not in self.device_types:
+            return f"{self.name} {why}"
+        if workload.dtype not in self.dtypes:
             return f"{self.name} does not take {workload.dtype} q/k"
-        return self.unavailable(workload.device)
+        return why
 
     def input_problem(self, positions, query, cos_sin_cache) -> str | None:
         """What in these tensors this backend cannot take (checked by apply_rope before any launch)."""

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import pytest
+
+from tests.conftest import REPO  # noqa: F401 - the one REPO, for this package's tests
 
 from . import toyasv
 
@@ -40,4 +41,3 @@ def has_tool(name: str) -> bool:
     return shutil.which(name) is not None
 
 
-REPO = Path(__file__).resolve().parents[2]

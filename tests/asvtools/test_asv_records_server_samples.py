@@ -9,16 +9,15 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from ropebench.asvtools.config import derived_conf
 from ropebench.asvtools.server import SAMPLES_LOG_ENV
+from tests.conftest import REPO
 
 pytestmark = pytest.mark.slow
 
-REPO = Path(__file__).resolve().parents[2]
 POINT = dict(backend="torch", style="neox", batch=1, seq_len=64, heads=32)
 
 

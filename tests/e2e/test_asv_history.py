@@ -11,12 +11,12 @@ import os
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from era_fixtures import fixture_repo as fx
 
 from ropebench.asvtools.config import derived_conf
+from tests.conftest import REPO as ROOT
 
 pytestmark = pytest.mark.slow
 
@@ -31,7 +31,6 @@ def _marked(stdout: str, marks=("+", "!")) -> list[str]:
             rows.append(cells[-1])
     return rows
 
-ROOT = Path(__file__).resolve().parents[2]
 SELECT = [r"rope\.RoPE\.time_rope\('(torch|vllm)', 'neox', 1, 64, 32\)",
           r"accuracy\.RoPEAccuracy\.track_rel_l2_error\('vllm', 'neox', 'float32'\)"]
 # Shared CPUs are noisy; the injected regression is 2x, so 1.5 separates it from noise with room.
