@@ -83,7 +83,7 @@ def run(args) -> int:
         log("detection power through asv continuous ...")
         report["detection"] = detection(Path(args.vllm_src), device, args, log)
     if "roofline" in parts:
-        log("roofline over the seed grid ...")
+        log("roofline over vLLM's grid ...")
         results = roofline(names, device, monitor, out.with_name(out.stem + "-roofline.png"))
         report["roofline"] = [r.row() for r in results]
     report.setdefault("measured", {}).update({part: info["date"] for part in parts})

@@ -7,7 +7,7 @@ ropebench/commands/fidelity.py).
 3. Detection power: a copy of a vLLM kernel made about 5% slower (a busy-wait per rotation pair added to a
    source copy that is never committed), built by build-kernel, against the unchanged one through
    real ``asv continuous``; then identical reruns, which must flag nothing.
-4. Roofline: each backend over the seed grid in µs, GB/s and % of the floor, as a table and a plot.
+4. Roofline: each backend over vLLM's grid in µs, GB/s and % of the floor, as a table and a plot.
 This is a benchmark command, not a test: it refuses to run without a GPU.
 
 experiments.py: agreement, repeatability, roofline; detect.py, slow_kernel.py and scratch.py: detection

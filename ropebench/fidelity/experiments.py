@@ -1,5 +1,5 @@
 """The fidelity experiments that time on the GPU: agreement with CUPTI, repeatability across
-processes, and the roofline over the seed grid."""
+processes, and the roofline over vLLM's grid."""
 
 from __future__ import annotations
 

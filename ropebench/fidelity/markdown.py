@@ -85,7 +85,7 @@ def render(rep: dict, out: Path, notes: str = "") -> str:
                 lines.append(f"| `{n.split('time_rope')[-1]}` | " + " | ".join(cells) + " |")
             lines.append("")
     if "roofline" in rep:
-        lines += ["## 4. Roofline over the seed grid (NeoX, bf16, head 128, rotary 32)", "",
+        lines += ["## 4. Roofline over vLLM's grid (NeoX, bf16, head 128, rotary 32)", "",
                   f"![% of floor]({out.stem}-roofline.png)", "",
                   "| shape | backend | kernel µs | GB/s (floor bytes) | % of floor |", "|---|---|---|---|---|"]
         for r in rep["roofline"]:
