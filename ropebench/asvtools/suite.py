@@ -5,7 +5,10 @@ Nothing here imports torch: asv's per-point processes stay light (see server.py 
 How a GPU sample becomes an asv sample: asv times ``number=1`` call of the ``time_`` method with the
 class's ``timer``. That timer is a ReplayClock whose time advances, at each call, by the next kernel
 time measured on the GPU. So asv records exactly the measured samples, and computes its median,
-confidence interval and Mann-Whitney test on them, with no host overhead mixed in.
+confidence interval and Mann-Whitney test on them, with no host overhead mixed in. This leans on
+asv_runner's sampling loop (number=1, setup before every sample): asv_runner is pinned with asv in
+constraints/runner.txt, and tests/asvtools/test_asv_records_server_samples.py runs real asv and checks
+that the samples it records are exactly the server's, in order.
 """
 
 from __future__ import annotations
