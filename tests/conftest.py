@@ -1,9 +1,8 @@
 """Shared test setup: GPU-only tests skip, with the reason, on machines without a CUDA GPU; the repo's
 root (REPO), the CLI as a user runs it (run_cli, the ``cli`` fixture) and in-process (``cli_main``), and
-the vLLM-era fixture trees (ERAS_DIR, load_fixture_repo)."""
+where the vLLM-era fixture trees are (ERAS_DIR; their git-history helper: tests/era_fixtures.py)."""
 
 import contextlib
-import importlib.util
 import io
 import os
 import subprocess
@@ -15,14 +14,6 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 ERAS_DIR = REPO / "tests" / "fixtures" / "vllm_eras"
-
-
-def load_fixture_repo():
-    """tests/fixtures/vllm_eras/fixture_repo.py (a file beside the fixture trees, not a package)."""
-    spec = importlib.util.spec_from_file_location("vllm_fixture_repo", ERAS_DIR / "fixture_repo.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def _has_gpu() -> bool:

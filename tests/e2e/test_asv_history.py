@@ -13,10 +13,10 @@ import subprocess
 import sys
 
 import pytest
-from era_fixtures import fixture_repo as fx
 
 from ropebench.asvtools.config import derived_conf
 from tests.conftest import REPO as ROOT
+from tests.era_fixtures import fixture_repo as fx
 
 pytestmark = pytest.mark.slow
 

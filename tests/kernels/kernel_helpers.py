@@ -9,10 +9,10 @@ import sysconfig
 import zipfile
 from pathlib import Path
 
-from tests.conftest import ERAS_DIR, REPO, load_fixture_repo
+from tests.conftest import ERAS_DIR, REPO
 from tests.conftest import run_cli as cli
+from tests.era_fixtures import fixture_repo
 
-fixture_repo = load_fixture_repo()
 __all__ = ["ERAS_DIR", "REPO", "cli", "fixture_repo", "throwaway_venv", "unpack"]
 
 
