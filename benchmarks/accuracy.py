@@ -1,6 +1,6 @@
 """Correctness per commit: relative L2 error of each backend against the float64 reference."""
 
-from .common import ACCURACY, MeasuredBenchmark, ask
+from .common import ACCURACY, ACCURACY_VERSION, MeasuredBenchmark, ask
 
 
 class RoPEAccuracy(MeasuredBenchmark):
@@ -10,7 +10,7 @@ class RoPEAccuracy(MeasuredBenchmark):
 
     params = ACCURACY.params
     param_names = ACCURACY.param_names
-    version = "1"
+    version = ACCURACY_VERSION
     unit = "relative L2 error"
 
     def setup(self, server, backend, style, dtype):

@@ -1,6 +1,6 @@
 """Real-model shapes: GQA, head sizes 64 to 256, partial and full rotary, fp16/bf16/fp32."""
 
-from .common import CLOCK, MODEL_GRID, MeasuredBenchmark, model_fields
+from .common import CLOCK, MEASUREMENT_VERSION, MODEL_GRID, MeasuredBenchmark, model_fields
 
 
 class RoPEModels(MeasuredBenchmark):
@@ -8,8 +8,7 @@ class RoPEModels(MeasuredBenchmark):
 
     params = MODEL_GRID.params
     param_names = MODEL_GRID.param_names
-    # "2": each replay spans >= 0.5 ms (laps over the rotating sets), spreading the graph start.
-    version = "2"
+    version = MEASUREMENT_VERSION
 
     def setup(self, server, backend, model, phase):
         self.load(server, backend, model_fields(dict(model=model, phase=phase)))

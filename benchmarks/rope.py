@@ -1,6 +1,6 @@
 """The seed grid: backend x style x batch x seq_len x heads (head 128, rotary 32, bf16)."""
 
-from .common import CLOCK, SEED, MeasuredBenchmark
+from .common import CLOCK, MEASUREMENT_VERSION, SEED, MeasuredBenchmark
 
 
 class RoPE(MeasuredBenchmark):
@@ -9,8 +9,7 @@ class RoPE(MeasuredBenchmark):
 
     params = SEED.params
     param_names = SEED.param_names
-    # "2": each replay spans >= 0.5 ms (laps over the rotating sets), spreading the graph start.
-    version = "2"
+    version = MEASUREMENT_VERSION
 
     def setup(self, server, backend, style, batch, seq_len, heads):
         point = dict(backend=backend, style=style, batch=batch, seq_len=seq_len, heads=heads)

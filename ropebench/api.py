@@ -58,12 +58,9 @@ def apply_rope(positions, query, key, head_size: int, cos_sin_cache, is_neox: bo
     """
     _check(positions, query, key, head_size, cos_sin_cache)
     b = get_backend(backend)
-    device_type = query.device.type
-    if device_type not in b.device_types:
-        raise RopeBenchError(f"backend {backend} runs on {'/'.join(b.device_types)}, not {device_type}")
-    ok, reason = b.available(device_type)
-    if not ok:
-        raise RopeBenchError(f"backend {backend} is unavailable: {reason}")
+    reason = b.unavailable(str(query.device))
+    if reason:
+        raise RopeBenchError(f"backend {backend} cannot run here: {reason}")
     problem = b.input_problem(positions, query, cos_sin_cache)
     if problem:
         raise RopeBenchError(problem)

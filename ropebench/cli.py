@@ -1,6 +1,7 @@
 """The ``ropebench`` command: thin glue. Parse, call the library, print, return an exit code.
 
-Each sub-command lives in a module exposing ``add_arguments(parser)`` and ``run(args) -> int``;
+Each sub-command lives in a module exposing ``add_arguments(parser)`` and ``run(args) -> int``
+(ropebench/commands/<name>.py; a few still live beside their library and move there in turn);
 modules are imported only when their command runs, so ``--help`` and bad flags are instant.
 A RopeBenchError becomes one line on stderr and its exit code (2 unless it says otherwise).
 """
@@ -17,10 +18,10 @@ from ropebench.errors import EXIT_ERROR, RopeBenchError
 # command -> (module, one-line help)
 COMMANDS = {
     "run": ("ropebench.commands.run", "time RoPE backends on the seed grid (or one --single point)"),
-    "kernel-info": ("ropebench.kernels.info_command", "print a vLLM checkout's RoPE kernel traits as JSON"),
-    "build-kernel": ("ropebench.kernels.build_command", "build one vLLM commit's RoPE kernel into a wheel"),
-    "install-vllm": ("ropebench.kernels.wheels_command", "install vLLM's precompiled wheel of one exact commit"),
-    "machine": ("ropebench.asvtools.machine", "write asv's machine file with GPU, driver, CUDA and torch"),
+    "kernel-info": ("ropebench.commands.kernel_info", "print a vLLM checkout's RoPE kernel traits as JSON"),
+    "build-kernel": ("ropebench.commands.build_kernel", "build one vLLM commit's RoPE kernel into a wheel"),
+    "install-vllm": ("ropebench.commands.install_vllm", "install vLLM's precompiled wheel of one exact commit"),
+    "machine": ("ropebench.commands.machine", "write asv's machine file with GPU, driver, CUDA and torch"),
     "compare": ("ropebench.asvtools.compare", "compare two commits' asv results as Markdown; exit 1 on regression"),
     "plan": ("ropebench.plan", "write the commits of a range whose RoPE kernel changed as an asv hash file"),
     "shard": ("ropebench.asvtools.shard", "split a commit range into N asv hash files"),
@@ -31,7 +32,7 @@ COMMANDS = {
     "chunks": ("ropebench.asvtools.chunks", "planned commits without results, as hash files of at most N"),
     "health": ("ropebench.health", "check the GPU is fit to measure (processes, clocks, ECC/XID, temperature)"),
     "alert": ("ropebench.asvtools.alert", "title and body of the nightly's regression or failure issue"),
-    "fidelity": ("ropebench.fidelity", "check the timer against CUPTI, repeatability and detection power"),
+    "fidelity": ("ropebench.commands.fidelity", "check the timer against CUPTI, repeatability and detection power"),
 }
 
 

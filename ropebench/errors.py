@@ -25,5 +25,11 @@ class RopeBenchError(ValueError):
             self.exit_code = exit_code
 
 
+def is_cuda_fault(reason: str) -> bool:
+    """A CUDA error in a failure's reason. It is sticky: nothing more can run in that process's CUDA
+    context, so ropebench run stops and the measurement server leaves for a fresh one."""
+    return "CUDA error" in (reason or "")
+
+
 class Unsupported(RopeBenchError):
     """A backend cannot run this workload (dtype, style, device, era). Reported as a skip."""

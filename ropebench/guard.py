@@ -92,7 +92,7 @@ class NvmlMonitor:
 
         self._nvml = pynvml
         pynvml.nvmlInit()
-        self._handle = pynvml.nvmlDeviceGetHandleByIndex(_nvml_index(cuda_index))
+        self._handle = pynvml.nvmlDeviceGetHandleByIndex(nvml_index(cuda_index))
         self._own_pid = os.getpid()
 
     def sm_clock_mhz(self):
@@ -148,7 +148,7 @@ class NvmlMonitor:
         return xids
 
 
-def _nvml_index(cuda_index: int) -> int:
+def nvml_index(cuda_index: int) -> int:
     """NVML numbers every GPU; CUDA only the visible ones. Map through CUDA_VISIBLE_DEVICES."""
     visible = os.environ.get("CUDA_VISIBLE_DEVICES")
     if visible:
@@ -158,9 +158,23 @@ def _nvml_index(cuda_index: int) -> int:
     return cuda_index
 
 
+GUARD_MODES = ("strict", "mark", "off")  # ROPEBENCH_GUARD; strict is the default
+
+
+def guard_mode() -> str:
+    """ROPEBENCH_GUARD, parsed once for everyone: strict (an untrusted measurement is a failure under
+    asv), mark (recorded with a warning) or off (no NVML readings at all)."""
+    mode = os.environ.get("ROPEBENCH_GUARD", "").strip().lower() or "strict"
+    if mode not in GUARD_MODES:
+        from ropebench.errors import RopeBenchError
+
+        raise RopeBenchError(f"ROPEBENCH_GUARD={mode!r}: choose {', '.join(GUARD_MODES)}")
+    return mode
+
+
 def monitor_for(device: str):
     """An NVML monitor for a cuda device, or a NullMonitor (CPU, no NVML, ROPEBENCH_GUARD=off)."""
-    if not device.startswith("cuda") or os.environ.get("ROPEBENCH_GUARD", "").lower() == "off":
+    if not device.startswith("cuda") or guard_mode() == "off":
         return NullMonitor()
     try:
         return NvmlMonitor(int(device.split(":")[1]) if ":" in device else 0)

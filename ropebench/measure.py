@@ -9,14 +9,9 @@ from __future__ import annotations
 from ropebench import timing
 from ropebench.backends import get_backend
 from ropebench.correctness import check_backend
-from ropebench.errors import RopeBenchError
+from ropebench.errors import RopeBenchError, is_cuda_fault
 from ropebench.result import Result, speedup
 from ropebench.workload import Workload
-
-
-def skip_reason(workload: Workload, backend_name: str) -> str | None:
-    """Why this point cannot run, decided without creating a CUDA context."""
-    return get_backend(backend_name).unsupported(workload)
 
 
 def make_calls(backend, workload: Workload, sets: int):
@@ -72,7 +67,7 @@ def measure(workload: Workload, backend, *, samples: int = timing.SAMPLES, eager
 
 def cuda_fault(result: Result) -> bool:
     """A CUDA error is sticky: nothing more can run in this process's context."""
-    return result.status == "error" and "CUDA error" in result.reason
+    return result.status == "error" and is_cuda_fault(result.reason)
 
 
 def fill_speedups(results: list[Result]) -> None:

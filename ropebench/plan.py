@@ -198,7 +198,7 @@ def add_arguments(p) -> None:
 
 
 def _asv_clone(conf, clone: bool):
-    from ropebench.asvtools.compare import local_repo
+    from ropebench.asvtools.config import local_repo
 
     try:
         repo = local_repo(conf, clone=clone)
@@ -208,7 +208,7 @@ def _asv_clone(conf, clone: bool):
 
 
 def run(args) -> int:
-    from ropebench.asvtools.compare import load_conf
+    from ropebench.asvtools.config import load_conf
 
     conf = load_conf(args.conf)
     if args.repo is None:

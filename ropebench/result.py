@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from ropebench.timing import Timing
 from ropebench.workload import Workload
@@ -33,7 +33,6 @@ class Result:
     copy_gbps: float | None = None
     traffic_bytes: int | None = None
     speedup_vs_torch: float | None = None
-    extra: dict = field(default_factory=dict)
 
     @property
     def median_us(self) -> float:

@@ -18,17 +18,38 @@ cold_l2=False.
 
 CPU ("cpu"): wall clock (perf_counter) around single calls; "cpu-thread": the calling thread's CPU time,
 single-threaded, which the asv server uses on CPU-only machines (preemption does not inflate it).
+
+Anchors (triton's python/triton/testing.py, FlashInfer's flashinfer/testing/utils.py). The graph timer is
+triton.testing's ``do_bench_cudagraph`` (many calls captured in one graph, events around a replay,
+divided by the calls) made cold, and close to FlashInfer's ``bench_gpu_time_with_cudagraph(
+cold_l2_cache=True)``, which also gets cold L2 from rotating input clones rather than a flush. It
+differs on purpose in three ways:
+- rotation depth: sets spanning 2x L2 between two uses of one set (FlashInfer clones 5x L2). Each
+  set is touched once per lap, and 2x L2 of other traffic evicts it under LRU-like replacement while
+  the graph stays small enough for the smallest shapes (MAX_SETS); do_bench_cudagraph does not flush.
+- the clock guard: the SM clock is read per batch of replays and samples taken throttled are dropped
+  or the result flagged (guard.py, after nvbench); neither anchor looks at clocks.
+- the spin kernel: a short busy kernel queued before each batch keeps the GPU ahead of the host's
+  queueing, as nvbench's blocking kernel does, so no host latency sits between replays' events.
 """
 
 from __future__ import annotations
 
 import math
+import statistics
 import time
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from ropebench.guard import NullMonitor, apply_guard
+
+# What a timed number means. asv keys every benchmark's history by its version and drops results whose
+# version differs, so bump this only when the meaning of a measured number changes (what a sample
+# spans, what the timed region holds, how cold L2 is): never for a refactor (it would orphan the
+# history), and never derive it from a source hash. Every timing class in benchmarks/ uses it.
+# "2": each graph replay spans >= MIN_REPLAY_US (laps over the rotating sets), spreading the graph start.
+MEASUREMENT_VERSION = "2"
+# The plain-asv comparison suite (tools/plain_asv): asv's own wall timer around one launch and a sync.
+PLAIN_MEASUREMENT_VERSION = "1"
 
 COLD_L2_FACTOR = 2.0
 MAX_SETS = 512  # graph nodes grow with R; past this the tiniest shapes stay partly L2-warm
@@ -52,6 +73,8 @@ class Timing:
     flags: list[str] = field(default_factory=list)
 
     def quantile(self, q: float) -> float:
+        import numpy as np  # here, not at the top: the asv suite imports this module for its version
+
         return float(np.percentile(self.samples_us, 100 * q)) if self.samples_us else math.nan
 
     @property
@@ -174,7 +197,7 @@ def graph_for(calls, gpu=CUDA_EVENTS) -> tuple[object, int]:
     """(graph, calls per replay): one lap is captured and timed, then as many laps as MIN_REPLAY_US needs."""
     graph = gpu.capture(calls, 1)
     one_lap, _ = replay_samples(graph, 1, samples=5, gpu=gpu)  # "1 call per replay": µs per lap
-    laps = laps_for(float(np.median(one_lap)), len(calls))
+    laps = laps_for(float(statistics.median(one_lap)), len(calls))
     if laps > 1:
         del graph
         graph = gpu.capture(calls, laps)
@@ -246,7 +269,7 @@ def copy_bandwidth_gbps(device: str, nbytes: int = COPY_BYTES, reps: int = 20) -
             t0 = time.perf_counter()
             dst.copy_(src)
             times.append(time.perf_counter() - t0)
-        gbps = copy_gbps(src.numel(), float(np.median(times)))
+        gbps = copy_gbps(src.numel(), float(statistics.median(times)))
     else:
         with torch.cuda.device(device):
             free = torch.cuda.mem_get_info()[0]
@@ -262,7 +285,7 @@ def copy_bandwidth_gbps(device: str, nbytes: int = COPY_BYTES, reps: int = 20) -
                 dst.copy_(src)
                 e.record()
             torch.cuda.synchronize()
-            ms = float(np.median([s.elapsed_time(e) for s, e in events]))
+            ms = float(statistics.median([s.elapsed_time(e) for s, e in events]))
             gbps = copy_gbps(n, ms * 1e-3)
             del src, dst
     _copy_gbps[device] = gbps

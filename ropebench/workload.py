@@ -22,8 +22,25 @@ DTYPE_ALIASES = {
     "float16": "float16", "fp16": "float16", "half": "float16",
     "float32": "float32", "fp32": "float32", "float": "float32",
 }
-ELEMENT_SIZE = {"bfloat16": 2, "float16": 2, "float32": 4}
-DTYPES = tuple(ELEMENT_SIZE)
+
+
+@dataclass(frozen=True)
+class DtypeSpec:
+    """Everything ropebench knows about one q/k dtype, in one row."""
+
+    element_size: int  # bytes: the byte model and the floor
+    rel_l2_bound: float  # correctness: the most relative L2 error a correct kernel shows
+    # Unit roundoff. A correct kernel is off by a few of them per element (the cache's rounding to its
+    # dtype, fp32 arithmetic, the output's rounding): correctness.ELEMENT_ULPS of them per pair magnitude.
+    unit_roundoff: float
+
+
+DTYPE_TABLE = {
+    "bfloat16": DtypeSpec(element_size=2, rel_l2_bound=1e-2, unit_roundoff=2.0**-8),
+    "float16": DtypeSpec(element_size=2, rel_l2_bound=5e-3, unit_roundoff=2.0**-11),
+    "float32": DtypeSpec(element_size=4, rel_l2_bound=1e-5, unit_roundoff=2.0**-24),
+}
+DTYPES = tuple(DTYPE_TABLE)  # the backends' default, the accuracy grid's axis
 
 
 def canonical_dtype(name: str) -> str:
@@ -92,7 +109,7 @@ class Workload:
 
     @property
     def element_size(self) -> int:
-        return ELEMENT_SIZE[self.dtype]
+        return DTYPE_TABLE[self.dtype].element_size
 
     @property
     def torch_dtype(self):

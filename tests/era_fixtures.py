@@ -1,5 +1,5 @@
 """tests/fixtures/vllm_eras/fixture_repo.py (fixture vLLM histories), importable from any test as
-``from era_fixtures import fixture_repo``: the fixture folder is data, not a package."""
+``from tests.era_fixtures import fixture_repo``: the fixture folder is data, not a package."""
 
 import importlib.util
 from pathlib import Path

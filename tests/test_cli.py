@@ -21,30 +21,30 @@ BAD = [
     (["--batch-size", "-4"], "batch_size must be a positive integer"),
     (["--head-size", "-128"], "head_size must be a positive integer"),
     (["--is-neox-style", "maybe"], "expected true or false"),
-    (["--backends", "triton"], "unknown backend"),
+    (["--backends", "no-such-backend"], "unknown backend"),
     (["--grid-batch", "1,x"], "comma-separated integers"),
     (["--device", "npu:0"], "unknown device"),
 ]
 
 
 @pytest.mark.parametrize("args,message", BAD)
-def test_bad_input_is_one_line_and_exit_2(cli, args, message):
-    p = cli("run", "--single", "--device", "cpu", *args) if "--device" not in args else cli("run", *args)
+def test_bad_input_is_one_line_and_exit_2(cli_main, args, message):
+    p = cli_main("run", "--single", "--device", "cpu", *args) if "--device" not in args else cli_main("run", *args)
     assert p.returncode == 2, p.stderr
     assert message in p.stderr
     assert "Traceback" not in p.stderr and len(p.stderr.strip().splitlines()) == 1
 
 
 @pytest.mark.skipif(HAS_GPU, reason="checks the message on a machine without a GPU")
-def test_cuda_device_without_gpu(cli):
-    p = cli("run", "--device", "cuda:0", "--single")
+def test_cuda_device_without_gpu(cli_main):
+    p = cli_main("run", "--device", "cuda:0", "--single")
     assert p.returncode == 2 and "no usable CUDA GPU" in p.stderr
     assert "Traceback" not in p.stderr and len(p.stderr.strip().splitlines()) == 1
 
 
-def test_unknown_command_and_flag(cli):
+def test_unknown_command_and_flag(cli_main):
     for args in (["frobnicate"], ["run", "--no-such-flag"]):
-        p = cli(*args)
+        p = cli_main(*args)
         assert p.returncode == 2 and "Traceback" not in p.stderr
 
 
@@ -114,8 +114,8 @@ def test_is_neox_style_false_means_gptj(cli, tmp_path):
 
 
 @pytest.mark.skipif(HAS_GPU, reason="checks the refusal on a machine without a GPU")
-def test_fidelity_refuses_without_gpu(cli):
-    p = cli("fidelity")
+def test_fidelity_refuses_without_gpu(cli_main):
+    p = cli_main("fidelity")
     assert p.returncode == 2
     assert "fidelity measures a GPU and this machine has none" in p.stderr
     assert "Traceback" not in p.stderr and len(p.stderr.strip().splitlines()) == 1
@@ -127,11 +127,11 @@ def test_fidelity_refuses_without_gpu(cli):
     (["merge", "{file}", "{tmp}"], "not a file"),
     (["run", "--device", "cpu", "--single", "--styles", ","], "--styles is empty"),
 ])
-def test_bad_paths_are_one_line_and_exit_2(cli, tmp_path, args, message):
+def test_bad_paths_are_one_line_and_exit_2(cli_main, tmp_path, args, message):
     file = tmp_path / "a-file"
     file.write_text("x")
     args = [a.format(file=file, missing=tmp_path / "missing", tmp=tmp_path) for a in args]
-    p = cli(*args)
+    p = cli_main(*args)
     assert p.returncode == 2 and message in p.stderr, p.stderr
     assert "Traceback" not in p.stderr and len(p.stderr.strip().splitlines()) == 1
 

@@ -151,7 +151,32 @@ def test_render_names_each_parts_date_and_keeps_hand_written_notes(tmp_path):
     (["--parts", "agreement,speed"], "unknown --parts speed"),
     (["--parts", "detect", "--vllm-src", "/no/such/tree"], "--vllm-src /no/such/tree is not a directory"),
 ])
-def test_bad_fidelity_arguments_are_one_line_before_any_gpu_check(cli, args, message):
-    p = cli("fidelity", *args)
+def test_bad_fidelity_arguments_are_one_line_before_any_gpu_check(cli_main, args, message):
+    p = cli_main("fidelity", *args)
     assert p.returncode == 2 and message in p.stderr
     assert len(p.stderr.strip().splitlines()) == 1
+
+
+def test_detection_selects_its_points_from_the_suite_class():
+    import re as regex
+
+    from ropebench.fidelity.detect import DETECT_SHAPES, selected_points
+
+    pattern = selected_points()
+    for b, s, h in DETECT_SHAPES:  # asv's name of a point: its params' reprs
+        assert regex.search(pattern, f"rope.RoPE.time_rope('vllm', 'neox', {b}, {s}, {h})")
+    assert not regex.search(pattern, "rope.RoPE.time_rope('torch', 'neox', 4, 256, 32)")
+    assert not regex.search(pattern, "models.RoPEModels.time_rope('vllm', 'llama3-8b', 'decode')")
+
+
+def test_a_selection_the_suite_cannot_match_is_an_error():
+    from benchmarks.rope import RoPE
+    from ropebench.asvtools.suite import selection
+
+    point = dict(backend="vllm", style="neox", batch=4, seq_len=256, heads=32)
+    with pytest.raises(ValueError, match="no point batch=3"):
+        selection(RoPE, "time_rope", [dict(point, batch=3)])
+    with pytest.raises(ValueError, match="takes backend"):
+        selection(RoPE, "time_rope", [dict(point, dtype="float16")])
+    with pytest.raises(ValueError, match="no benchmark"):
+        selection(RoPE, "time_nothing", [point])

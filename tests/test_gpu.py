@@ -6,7 +6,7 @@ import os
 import pytest
 
 import ropebench
-from ropebench.backends import get_backend
+from ropebench.backends import NAMES, get_backend
 from ropebench.correctness import check_backend
 from ropebench.workload import Workload
 
@@ -20,7 +20,7 @@ SHAPES = {  # heads, kv heads, head size, rotary dim
 }
 
 
-@pytest.mark.parametrize("backend", ["torch", "flashinfer", "vllm"])
+@pytest.mark.parametrize("backend", NAMES)
 @pytest.mark.parametrize("style", ["neox", "gptj"])
 @pytest.mark.parametrize("dtype", ["bfloat16", "float16", "float32"])
 @pytest.mark.parametrize("shape", list(SHAPES))

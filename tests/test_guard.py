@@ -33,3 +33,21 @@ def test_contended_gpu_is_marked():
 def test_unknown_clocks_drop_nothing():
     r = apply_guard(SAMPLES, [None] * 100, None, [])
     assert r.kept == SAMPLES and r.trusted
+
+
+def test_guard_mode_is_parsed_once_with_one_default(monkeypatch):
+    import pytest
+
+    from ropebench.errors import RopeBenchError
+    from ropebench.guard import NullMonitor, guard_mode, monitor_for
+
+    monkeypatch.delenv("ROPEBENCH_GUARD", raising=False)
+    assert guard_mode() == "strict"
+    for text, mode in (("", "strict"), (" Mark ", "mark"), ("OFF", "off")):
+        monkeypatch.setenv("ROPEBENCH_GUARD", text)
+        assert guard_mode() == mode
+    monkeypatch.setenv("ROPEBENCH_GUARD", "off")
+    assert isinstance(monitor_for("cuda:0"), NullMonitor)
+    monkeypatch.setenv("ROPEBENCH_GUARD", "lenient")
+    with pytest.raises(RopeBenchError, match="choose strict, mark, off"):
+        guard_mode()

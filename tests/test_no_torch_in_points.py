@@ -5,9 +5,8 @@ measurement server, a process of its own, holds torch and the GPU."""
 import json
 import subprocess
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.conftest import REPO as ROOT
 
 
 def test_the_suite_imports_no_torch():

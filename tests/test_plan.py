@@ -9,12 +9,12 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from era_fixtures import fixture_repo as fx
 
 from ropebench.kernels.builder import source_hash
 from ropebench.kernels.gittree import GitRepo
 from ropebench.kernels.source import read_kernel
 from ropebench.plan import KeyReader, plan
+from tests.era_fixtures import fixture_repo as fx
 
 
 class History:

@@ -107,7 +107,7 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from ropebench.asvtools.compare import conf_path, load_conf, results_dir_of
+    from ropebench.asvtools.config import conf_path, load_conf, results_dir_of
 
     conf = load_conf(args.conf)
     results = results_dir_of(args, conf)

@@ -20,9 +20,9 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ropebench.asvtools.config import DEFAULT_CONF, load_conf, local_repo, results_dir_of
 from ropebench.errors import RopeBenchError
 
-DEFAULT_CONF = "asv.conf.json"
 DEFAULT_FACTOR = 1.1  # asv's own default
 
 STATUSES = ("regressed", "failed", "improved", "unchanged", "skipped", "new")
@@ -164,23 +164,6 @@ def _rev_parse(name: str, conf) -> str | None:
         return repo.get_hash_from_name(name)
     except (NoSuchNameError, ProcessError, UserError):
         return None
-
-
-def conf_path(conf, value) -> Path:
-    """A path from the asv config, resolved as asv does: against the config file's folder."""
-    return Path(getattr(conf, "conf_dir", ".")) / value
-
-
-def local_repo(conf, clone: bool = False):
-    """asv's Git object for the benchmarked repo: the repo itself when local, else asv's mirror
-    (<config folder>/<project>). Without clone, None when neither is on disk."""
-    from asv.plugins.git import Git
-
-    repo = str(conf_path(conf, conf.repo)) if Git.is_local_repo(str(conf_path(conf, conf.repo))) else conf.repo
-    mirror = str(conf_path(conf, conf.project))
-    if not clone and not (Git.is_local_repo(repo) or Git.is_local_repo(mirror)):
-        return None
-    return Git(repo, mirror)
 
 
 def load_side(results_dir: Path, machine: str, prefix: str, env_names) -> tuple[str, dict]:
@@ -371,35 +354,6 @@ def add_arguments(p) -> None:
     p.add_argument("--markdown", default=None, metavar="FILE", help="also write the Markdown here")
     p.add_argument("--summary", action="store_true",
                    help="also append the Markdown to $GITHUB_STEP_SUMMARY when it is set")
-
-
-def load_conf(path: str | None):
-    """asv's Config, or None when no --conf was given and there is no asv.conf.json here."""
-    from asv.config import Config
-    from asv.util import UserError
-
-    if path is None:
-        if not Path(DEFAULT_CONF).is_file():
-            return None
-        path = DEFAULT_CONF
-    try:
-        conf = Config.load(path)
-    except UserError as exc:
-        raise RopeBenchError(str(exc).splitlines()[0]) from None
-    except ValueError as exc:  # malformed JSON
-        raise RopeBenchError(f"cannot read {path}: {exc}") from None
-    # asv chdirs to the config's folder, so its relative paths are relative to that folder.
-    conf.conf_dir = Path(path).resolve().parent
-    conf.source_name = Path(path).name
-    return conf
-
-
-def results_dir_of(args, conf) -> Path:
-    if args.results:
-        return Path(args.results)
-    if conf is None:
-        raise RopeBenchError(f"no --results and no {DEFAULT_CONF} here: say where the asv results are")
-    return conf_path(conf, conf.results_dir)
 
 
 def run(args) -> int:

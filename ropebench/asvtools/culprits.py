@@ -93,7 +93,7 @@ def asv_clone_path(conf) -> str | None:
     """asv's clone of the benchmarked repo, when it is on disk (never cloned here)."""
     if conf is None:
         return None
-    from ropebench.asvtools.compare import local_repo
+    from ropebench.asvtools.config import local_repo
 
     try:
         repo = local_repo(conf)

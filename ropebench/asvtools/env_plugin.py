@@ -4,7 +4,7 @@ Installing torch (GBs) per asv environment is slow and, on an offline GPU runner
 environment is an ordinary virtualenv for the built kernel wheel, plus a ``.pth`` file that appends
 the site-packages of the interpreter running asv (and its PYTHONPATH entries). The runner's own
 python is often itself a venv, where ``--system-site-packages`` would only expose the *base*
-interpreter's packages and torch would go missing (h200-anchors.md); the ``.pth`` sees the venv's.
+interpreter's packages, and torch would go missing; the ``.pth`` sees the venv's.
 
 Nothing is downloaded: asv's own runner, torch and ropebench come from the runner's interpreter,
 so environment creation works offline. The kernel wheel is installed with ``--no-deps``.

@@ -1,4 +1,4 @@
-"""``ropebench machine``: asv's machine file, with the GPU, driver, CUDA and torch versions added.
+"""asv's machine file, with the GPU, driver, CUDA and torch versions added (``ropebench machine``).
 
 asv keys results by machine name and records only CPU facts. Naming the machine after its GPU
 keeps results from different GPUs apart, and the extra keys become filters on the asv site.
@@ -7,7 +7,6 @@ keeps results from different GPUs apart, and the extra keys become filters on th
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 
@@ -36,20 +35,8 @@ def machine_entry(name: str | None = None) -> tuple[str, dict]:
     return name, entry
 
 
-def add_arguments(p) -> None:
-    p.add_argument("--machine", default=None, help="name to use (default: derived from the GPU model)")
-    p.add_argument("--file", default=None, help="machine file to write (default: asv's, ~/.asv-machine.json)")
-    p.add_argument("--print", action="store_true", help="print the entry as JSON instead of writing it")
-
-
-def run(args) -> int:
-    if args.machine is not None and not re.fullmatch(r"[A-Za-z0-9._-]+", args.machine):
-        raise RopeBenchError(f"machine name {args.machine!r} may hold only letters, digits, '.', '_' and '-'")
-    name, entry = machine_entry(args.machine)
-    if args.print:
-        print(json.dumps(entry, indent=1))
-        return 0
-    path = Path(args.file or os.environ.get("ASV_MACHINE_FILE") or Path.home() / ".asv-machine.json")
+def write_machine_file(path: Path, name: str, entry: dict) -> None:
+    """Add or replace one machine in asv's machine file (other machines are kept)."""
     data = {}
     if path.exists():
         try:
@@ -59,6 +46,3 @@ def run(args) -> int:
     data[name] = entry
     data["version"] = 1
     path.write_text(json.dumps(data, indent=4, sort_keys=True))
-    print(f"{path}: machine {name!r}: gpu={entry['gpu']}, driver={entry['driver']}, cuda={entry['cuda']}, "
-          f"torch={entry['torch']}")
-    return 0

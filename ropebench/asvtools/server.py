@@ -16,6 +16,7 @@ makes a new server wait until the previous one has gone, so two never share a GP
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import sys
 import tempfile
@@ -25,12 +26,14 @@ import traceback
 from multiprocessing.connection import Listener
 from pathlib import Path
 
+from ropebench.errors import is_cuda_fault
 from ropebench.kernels.loader import ENV_OP_DIR
 
 SOCKET_NAME = "ropebench.sock"
 LOG_NAME = "ropebench-server.log"
 KEY_ENV = "ROPEBENCH_SERVER_KEY"
 ASV_PID_ENV = "ROPEBENCH_ASV_PID"  # the asv process whose run this server serves
+SAMPLES_LOG_ENV = "ROPEBENCH_SAMPLES_LOG"  # a file: each point's samples appended as one JSON line
 IDLE_SECONDS = 900
 LOCK_WAIT_SECONDS = 120
 
@@ -77,8 +80,9 @@ class Server:
         return self.device
 
     def point(self, msg: dict) -> dict:
+        from ropebench.backends import get_backend
         from ropebench.errors import RopeBenchError
-        from ropebench.measure import measure, skip_reason
+        from ropebench.measure import measure
         from ropebench.workload import Workload
 
         try:
@@ -87,7 +91,7 @@ class Server:
             return {"status": "error", "reason": str(exc)}
         backend = msg["backend"]
         # Decided before this point touches CUDA: a skip costs one round trip, no GPU work.
-        reason = skip_reason(w, backend)
+        reason = get_backend(backend).unsupported(w)
         if reason:
             return {"status": "skipped", "reason": reason}
         if msg["kind"] == "accuracy":
@@ -103,7 +107,11 @@ class Server:
         self.release_memory()
         if r.status != "ok":
             return {"status": r.status, "reason": r.reason}
-        return {"status": "ok", "samples_s": [s * 1e-6 for s in r.kernel.samples_us],
+        samples_s = [s * 1e-6 for s in r.kernel.samples_us]
+        if os.environ.get(SAMPLES_LOG_ENV):  # tests: what asv records must be exactly these, in order
+            with open(os.environ[SAMPLES_LOG_ENV], "a") as f:
+                f.write(json.dumps({"backend": backend, "workload": msg["workload"], "samples_s": samples_s}) + "\n")
+        return {"status": "ok", "samples_s": samples_s,
                 "flags": r.guard_flags, "notes": r.flags[len(r.guard_flags):], "dropped": r.kernel.dropped,
                 "rel_l2": r.rel_l2, "floor_us": r.floor_us, "sets": r.kernel.sets}
 
@@ -158,7 +166,7 @@ class Server:
                         reply = {"status": "error", "reason": f"{type(exc).__name__}: {exc}"}
                     conn.send(reply)
                     self.last_request = time.monotonic()
-                    if "CUDA error" in reply.get("reason", ""):
+                    if is_cuda_fault(reply.get("reason", "")):
                         # A CUDA fault is sticky: every later kernel in this context would fail too.
                         # Leave (socket removed); the next point starts a fresh server (suite.ask).
                         print("CUDA error: exiting so that later points get a clean context", flush=True)

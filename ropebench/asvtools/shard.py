@@ -22,6 +22,7 @@ import os
 import sys
 from pathlib import Path
 
+from ropebench.asvtools.config import benchmarked_repo, conf_path, load_conf, read_json
 from ropebench.errors import RopeBenchError
 
 STRATEGIES = ("round-robin", "contiguous")
@@ -44,31 +45,13 @@ def split(commits: list[str], n: int, strategy: str = "round-robin") -> list[lis
     raise RopeBenchError(f"unknown strategy {strategy!r} (choose {', '.join(STRATEGIES)})")
 
 
-def _repo(conf, repo_path: str | None):
-    from asv.plugins.git import Git
-    from asv.util import ProcessError, UserError
-
-    from ropebench.asvtools.compare import local_repo
-
-    try:
-        if repo_path:
-            if not Git.is_local_repo(repo_path):
-                raise RopeBenchError(f"{repo_path} is not a git repository")
-            return Git(repo_path, repo_path)
-        if conf is None:
-            raise RopeBenchError("no --repo and no asv config: say which repository to list commits from")
-        return local_repo(conf, clone=True)  # asv's own mirror; cloned if missing, as asv run would
-    except (ProcessError, UserError) as exc:
-        raise RopeBenchError(f"cannot open the benchmarked repository: {str(exc).splitlines()[0]}") from None
-
-
 def select_commits(range_spec: str, *, conf=None, repo_path=None, results_dir=None, steps=None) -> list[str]:
     """The commits ``asv run RANGE --steps STEPS`` would benchmark (asv.commands.run's dispatch)."""
     from asv import util
     from asv.repo import NoSuchNameError
     from asv.results import get_existing_hashes
 
-    repo = _repo(conf, repo_path)
+    repo = benchmarked_repo(conf, repo_path)
     branches = conf.branches if conf is not None else [None]
 
     def existing():
@@ -120,15 +103,8 @@ def shard_conf(conf, k: int) -> dict:
     repo pointed at asv's existing mirror so the shards share one clone instead of cloning again.
     A plugin named ".module" must be importable (installed, or on PYTHONPATH)."""
     from asv.plugins.git import Git
-    from asv.util import load_json
 
-    from ropebench.asvtools.compare import conf_path
-
-    path = conf.conf_dir / conf.source_name
-    try:
-        d = load_json(str(path), js_comments=True)
-    except Exception as exc:  # noqa: BLE001 - asv raises several types for unreadable JSON
-        raise RopeBenchError(f"cannot read {path}: {exc}") from None
+    d = read_json(conf.conf_dir / conf.source_name)
     for key, default in (("results_dir", "results"), ("env_dir", "env"), ("html_dir", "html")):
         d[key] = str(conf_path(conf, f"{str(d.get(key, default)).rstrip('/')}-shard-{k}"))
     d["benchmark_dir"] = str(conf_path(conf, d.get("benchmark_dir", "benchmarks")))
@@ -181,8 +157,6 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from ropebench.asvtools.compare import conf_path, load_conf
-
     if args.shards < 1:
         raise RopeBenchError(f"--shards must be at least 1 (got {args.shards})")
     conf = load_conf(args.conf)

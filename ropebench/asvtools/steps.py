@@ -187,7 +187,7 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from ropebench.asvtools.compare import conf_path, load_conf, results_dir_of
+    from ropebench.asvtools.config import conf_path, load_conf, results_dir_of
 
     if not args.factor > 1.0:
         raise RopeBenchError(f"--factor must be > 1 (got {args.factor})")

@@ -5,13 +5,17 @@ Nothing here imports torch: asv's per-point processes stay light (see server.py 
 How a GPU sample becomes an asv sample: asv times ``number=1`` call of the ``time_`` method with the
 class's ``timer``. That timer is a ReplayClock whose time advances, at each call, by the next kernel
 time measured on the GPU. So asv records exactly the measured samples, and computes its median,
-confidence interval and Mann-Whitney test on them, with no host overhead mixed in.
+confidence interval and Mann-Whitney test on them, with no host overhead mixed in. This leans on
+asv_runner's sampling loop (number=1, setup before every sample): asv_runner is pinned with asv in
+constraints/runner.txt, and tests/asvtools/test_asv_records_server_samples.py runs real asv and checks
+that the samples it records are exactly the server's, in order.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -19,6 +23,7 @@ from multiprocessing.connection import Client
 from pathlib import Path
 
 from ropebench.asvtools.server import ASV_PID_ENV, KEY_ENV, LOG_NAME, SOCKET_NAME
+from ropebench.guard import guard_mode
 
 START_TIMEOUT = 180
 
@@ -35,6 +40,8 @@ class ReplayClock:
     def load(self, key, samples):
         if key != self.key:  # asv re-runs setup before every sample: load once per point
             self.key, self.samples, self.index = key, list(samples), 0
+        # Each sample starts from 0: asv's end - start is then the recorded sample exactly, bit for bit.
+        self.now = 0.0
 
     def time(self) -> float:
         return self.now
@@ -114,7 +121,7 @@ def ask(info: dict, kind: str, backend: str, workload: dict, **extra) -> dict:
     if reply["status"] != "ok":
         raise RuntimeError(f"{backend} {reply['status']}: {reply['reason']}")
     flags = reply.get("flags") or []
-    if flags and os.environ.get("ROPEBENCH_GUARD", "strict").lower() == "strict":
+    if flags and guard_mode() == "strict":
         # A throttled or shared GPU gives numbers we would not trust: record a failure, not them.
         raise RuntimeError("measurement not trusted: " + "; ".join(flags))
     if flags:
@@ -143,3 +150,22 @@ class MeasuredBenchmark:
         n = len(reply["samples_s"])
         self.repeat = (n, n, 1e9)
         CLOCK.load((backend, json.dumps(workload, sort_keys=True)), reply["samples_s"])
+
+
+def selection(cls, method: str, points) -> str:
+    """asv's ``-b`` regex for some points of one benchmark, from the class itself: asv names a point
+    ``<module>.<Class>.<method>(<repr of each param>)``. A point the class does not take is an error,
+    never a regex that silently selects nothing."""
+    if not callable(getattr(cls, method, None)):
+        raise ValueError(f"{cls.__name__} has no benchmark {method}")
+    names, allowed = list(cls.param_names), [list(v) for v in cls.params]
+    out = []
+    for point in points:
+        if set(point) != set(names):
+            raise ValueError(f"{cls.__name__} takes {', '.join(names)}, not {', '.join(point)}")
+        values = [point[n] for n in names]
+        bad = [f"{n}={v!r}" for n, v, ok in zip(names, values, allowed) if v not in ok]
+        if bad:
+            raise ValueError(f"{cls.__name__} has no point {', '.join(bad)}")
+        out.append(re.escape(f"{cls.__qualname__}.{method}({', '.join(map(repr, values))})"))
+    return "|".join(out)

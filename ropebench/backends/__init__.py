@@ -1,4 +1,7 @@
-"""Backend registry. Modules are imported on first use, so listing names never imports torch."""
+"""Backend registry: the one list of backends. The CLI's --backends, the asv grids (ropebench.grid),
+fidelity, the tests and the report take it from here. Adding a backend is one module (a Backend
+subclass) and one line below. Modules are imported on first use, so listing names never imports torch.
+"""
 
 from __future__ import annotations
 
@@ -16,13 +19,28 @@ NAMES = tuple(_REGISTRY)
 _instances: dict[str, object] = {}
 
 
-def get_backend(name: str):
+def register(name: str, module: str, cls: str) -> None:
+    """Add a backend (a Backend subclass ``cls`` in ``module``). For plugins and tests; must run before
+    ropebench.grid is imported for the asv grids to include it."""
+    global NAMES
+    _REGISTRY[name] = (module, cls)
+    NAMES = tuple(_REGISTRY)
+    _instances.pop(name, None)
+
+
+def create(name: str, **options):
+    """A new instance of a backend with its options (e.g. ``create("vllm", op_dir=...)``)."""
     try:
         module, cls = _REGISTRY[name]
     except KeyError:
         raise RopeBenchError(f"unknown backend {name!r}; choose from {', '.join(NAMES)}") from None
+    return getattr(importlib.import_module(module), cls)(**options)
+
+
+def get_backend(name: str):
+    """The shared instance of a backend with its default options."""
     if name not in _instances:
-        _instances[name] = getattr(importlib.import_module(module), cls)()
+        _instances[name] = create(name)
     return _instances[name]
 
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import ClassVar
 
 from ropebench.errors import Unsupported
-from ropebench.workload import Inputs, Workload
+from ropebench.workload import DTYPES, Inputs, Workload
 
 
 class Backend:
@@ -18,7 +18,7 @@ class Backend:
     name: ClassVar[str]
     label: ClassVar[str]  # shown in tables and plots
     device_types: ClassVar[tuple[str, ...]] = ("cuda",)
-    dtypes: ClassVar[tuple[str, ...]] = ("bfloat16", "float16", "float32")
+    dtypes: ClassVar[tuple[str, ...]] = DTYPES
     # Which bytes this backend really moves: "rotary" (only the rotated part, the floor's model)
     # or "full_head" (reads and writes whole heads).
     traffic: ClassVar[str] = "rotary"
@@ -31,15 +31,23 @@ class Backend:
         """dtype of cos_sin_cache this backend is given (vLLM matches it to q; FlashInfer needs fp32)."""
         return workload.torch_dtype
 
+    def unavailable(self, device: str) -> str | None:
+        """Why this backend cannot run on this device ("cuda:1", "cpu") at all, or None: the one
+        "can it run here" decision (run, fidelity, apply_rope and every point's skip use it).
+        Decided without touching CUDA."""
+        if device.split(":")[0] not in self.device_types:
+            return f"runs on {'/'.join(self.device_types)} only"
+        ok, reason = self.available(device.split(":")[0])
+        return None if ok else reason
+
     def unsupported(self, workload: Workload) -> str | None:
         """Why this backend cannot run the workload, or None. Decided without touching CUDA."""
-        device_type = workload.device.split(":")[0]
-        if device_type not in self.device_types:
-            return f"{self.name} runs on {'/'.join(self.device_types)} only"
+        why = self.unavailable(workload.device)
+        if why and workload.device.split(":")[0] not in self.device_types:
+            return f"{self.name} {why}"
         if workload.dtype not in self.dtypes:
             return f"{self.name} does not take {workload.dtype} q/k"
-        ok, reason = self.available(device_type)
-        return None if ok else reason
+        return why
 
     def input_problem(self, positions, query, cos_sin_cache) -> str | None:
         """What in these tensors this backend cannot take (checked by apply_rope before any launch)."""

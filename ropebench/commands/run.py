@@ -90,7 +90,7 @@ def run(args) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from ropebench import report, system
-    from ropebench.backends import get_backend, parse_backends
+    from ropebench.backends import create, parse_backends
     from ropebench.guard import monitor_for
     from ropebench.measure import cuda_fault, fill_speedups, measure
     from ropebench.workload import Workload, canonical_style, seed_grid
@@ -106,10 +106,6 @@ def run(args) -> int:
     if not styles:
         raise RopeBenchError("--styles is empty; give neox, gptj or neox,gptj")
     device = _device(args.device)
-    if args.vllm_op:
-        import os
-
-        os.environ["ROPEBENCH_VLLM_OP"] = args.vllm_op
     base = Workload(batch_size=args.batch_size, seq_len=args.seq_len, num_heads=args.num_heads,
                     num_kv_heads=args.num_kv_heads, head_size=args.head_size, rotary_dim=args.rotary_dim,
                     dtype=args.dtype, max_position=args.max_position, seed=args.seed, device=device)
@@ -117,16 +113,14 @@ def run(args) -> int:
     console.print(f"[bold]ropebench run[/bold] on {system.one_line(info)}")
 
     # Say up front which backends cannot run at all, and why; they are left out of the grid.
-    device_type = device.split(":")[0]
     runnable = []
     for name in backends:
-        b = get_backend(name)
-        ok, why = b.available(device_type) if device_type in b.device_types else (
-            False, f"runs on {'/'.join(b.device_types)} only")
-        if not ok:
+        b = create(name, **({"op_dir": args.vllm_op} if name == "vllm" else {}))
+        why = b.unavailable(device)
+        if why:
             console.print(f"  [yellow]skipped backend {name}[/yellow]: {why}")
             continue
-        runnable.append(name)
+        runnable.append(b)
         if name == "vllm":
             console.print(f"  vllm: {b.describe()}")
     if not runnable:
@@ -140,7 +134,7 @@ def run(args) -> int:
     for style in styles:
         shapes = [base.replace(style=style)] if args.single else seed_grid(
             base.replace(style=style), batch=grid[0], seq_len=grid[1], heads=grid[2])
-        points += [(w, b) for w in shapes for b in backends]
+        points += [(w, b) for w in shapes for b in backends]  # Backend instances, built with their options
     csv_log = report.CsvLog(out / "rope.csv")
     monitor = monitor_for(device)
     results = []
@@ -150,13 +144,13 @@ def run(args) -> int:
                       console=console, transient=True) as progress:
             task = progress.add_task("timing", total=len(points))
             for w, b in points:
-                progress.update(task, description=f"{b:10s} {w.label()}")
+                progress.update(task, description=f"{b.name:10s} {w.label()}")
                 r = measure(w, b, samples=args.samples, eager=not args.no_eager, monitor=monitor)
                 results.append(r)
                 csv_log.write(r)
                 progress.advance(task)
                 if cuda_fault(r):
-                    console.print(f"[red]{b} at {w.label()}: {r.reason}[/red]; the CUDA context is unusable, "
+                    console.print(f"[red]{b.name} at {w.label()}: {r.reason}[/red]; the CUDA context is unusable, "
                                   "stopping here (results so far are kept)")
                     break
     except KeyboardInterrupt:

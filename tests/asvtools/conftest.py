@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import REPO  # noqa: F401 - the one REPO, for this package's tests
+
 from . import toyasv
 
 RECORDED = Path(__file__).resolve().parents[1] / "fixtures" / "asv_results"
@@ -40,4 +42,3 @@ def has_tool(name: str) -> bool:
     return shutil.which(name) is not None
 
 
-REPO = Path(__file__).resolve().parents[2]

@@ -1,10 +1,10 @@
 """Both asv configurations load with asv's own loader and agree where they should."""
 
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.conftest import REPO as ROOT
+
 asv_config = pytest.importorskip("asv.config")
 
 

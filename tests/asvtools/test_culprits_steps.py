@@ -9,9 +9,9 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from era_fixtures import fixture_repo as fx
 
 from ropebench.asvtools import annotate, culprits, sidecar, steps
+from tests.era_fixtures import fixture_repo as fx
 
 BUILD = {"source_hash": "a" * 64, "torch": "2.13.0", "torch_cuda": "13.0", "cuda": "13.0.88", "arch": "9.0",
          "builder_version": "1", "abi": "stable", "python": "3.11.7", "device": "cuda", "built_at": "x"}

@@ -8,20 +8,29 @@ kept small with asv's own selection (-b).
 
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
-from era_fixtures import fixture_repo as fx
 
-from ropebench.fidelity import marked_rows as _marked  # rows of asv's comparison table
+from ropebench.asvtools.config import derived_conf
+from tests.conftest import REPO as ROOT
+from tests.era_fixtures import fixture_repo as fx
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[2]
+
+def _marked(stdout: str, marks=("+", "!")) -> list[str]:
+    """Benchmarks asv's printed comparison table marks as worse ('+') or newly failing ('!'): what a user
+    of `asv continuous` reads."""
+    rows = []
+    for line in stdout.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.lstrip().startswith("|") and cells and cells[0] in marks:
+            rows.append(cells[-1])
+    return rows
+
 SELECT = [r"rope\.RoPE\.time_rope\('(torch|vllm)', 'neox', 1, 64, 32\)",
           r"accuracy\.RoPEAccuracy\.track_rel_l2_error\('vllm', 'neox', 'float32'\)"]
 # Shared CPUs are noisy; the injected regression is 2x, so 1.5 separates it from noise with room.
@@ -56,10 +65,8 @@ def history(tmp_path_factory):
     fx.set_passes(repo, 2)
     slow = _commit(repo, "slow kernel: every head rotated twice")
 
-    conf = json.loads(re.sub(r"^\s*//.*$", "", (ROOT / "asv.conf.json").read_text(), flags=re.M))
-    conf.update(repo=str(repo), branches=["main"], benchmark_dir=str(ROOT / "benchmarks"),
-                env_dir=str(tmp / "env"), results_dir=str(tmp / "results"), html_dir=str(tmp / "html"))
-    (tmp / "asv.conf.json").write_text(json.dumps(conf, indent=1))
+    derived_conf(ROOT / "asv.conf.json", tmp / "asv.conf.json", repo=str(repo), branches=["main"],
+                 env_dir=str(tmp / "env"), results_dir=str(tmp / "results"), html_dir=str(tmp / "html"))
     home = tmp / "home"
     home.mkdir()
     env = dict(os.environ, HOME=str(home), ROPEBENCH_CACHE=str(tmp / "kernel-cache"), ROPEBENCH_DEVICE="cpu")

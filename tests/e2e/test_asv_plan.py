@@ -9,17 +9,17 @@ and names the slow commit, and only it, as the suspect; `ropebench steps` puts t
 
 import json
 import os
-import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
-from era_fixtures import fixture_repo as fx
+
+from ropebench.asvtools.config import derived_conf
+from tests.conftest import REPO as ROOT
+from tests.era_fixtures import fixture_repo as fx
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[2]
 SELECT = [r"rope\.RoPE\.time_rope\('(torch|vllm)', 'neox', 1, 64, 32\)"]
 FACTOR = "1.5"  # the injected regression is 2x; shared CPUs are noisy
 
@@ -47,11 +47,9 @@ def planned(tmp_path_factory):
     (repo / "README.md").write_text("more docs\n")
     commit("newest")
 
-    conf = json.loads(re.sub(r"^\s*//.*$", "", (ROOT / "asv.conf.json").read_text(), flags=re.M))
-    conf.update(repo=str(repo), branches=["main"], benchmark_dir=str(ROOT / "benchmarks"),
-                env_dir=str(tmp / "env"), results_dir=str(tmp / "results"), html_dir=str(tmp / "html"),
-                show_commit_url="https://example.invalid/commit/")
-    (tmp / "asv.conf.json").write_text(json.dumps(conf, indent=1))
+    derived_conf(ROOT / "asv.conf.json", tmp / "asv.conf.json", repo=str(repo), branches=["main"],
+                 env_dir=str(tmp / "env"), results_dir=str(tmp / "results"), html_dir=str(tmp / "html"),
+                 show_commit_url="https://example.invalid/commit/")
     home = tmp / "home"
     home.mkdir()
     env = dict(os.environ, HOME=str(home), ROPEBENCH_CACHE=str(tmp / "kernel-cache"), ROPEBENCH_DEVICE="cpu")

@@ -1,38 +1,19 @@
-"""Helpers for the kernel builder's tests: the era fixtures, the CLI, a throwaway venv, unpacking.
-
-(A module of its own, not conftest.py: another conftest.py may sit higher in tests/.)
-"""
+"""Helpers for the kernel builder's tests: a throwaway venv, unpacking a wheel (the era fixtures and
+the CLI come from tests/conftest.py)."""
 
 from __future__ import annotations
 
-import importlib.util
-import os
 import subprocess
 import sys
 import sysconfig
 import zipfile
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
-ERAS_DIR = REPO / "tests" / "fixtures" / "vllm_eras"
+from tests.conftest import ERAS_DIR, REPO
+from tests.conftest import run_cli as cli
+from tests.era_fixtures import fixture_repo
 
-
-def _load_fixture_repo():
-    spec = importlib.util.spec_from_file_location("vllm_fixture_repo", ERAS_DIR / "fixture_repo.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-fixture_repo = _load_fixture_repo()
-
-
-def cli(*args, env=None, python=None, timeout=600):
-    """Run ``python -m ropebench ARGS``; return the CompletedProcess (text)."""
-    full_env = dict(os.environ)
-    full_env.update(env or {})
-    return subprocess.run([python or sys.executable, "-m", "ropebench", *map(str, args)],
-                          capture_output=True, text=True, env=full_env, timeout=timeout)
+__all__ = ["ERAS_DIR", "REPO", "cli", "fixture_repo", "throwaway_venv", "unpack"]
 
 
 def unpack(wheel: Path, dest: Path) -> Path:

@@ -19,7 +19,10 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from kernel_helpers import ERAS_DIR, cli, fixture_repo, throwaway_venv, unpack
+
+from .kernel_helpers import ERAS_DIR, cli, fixture_repo, throwaway_venv, unpack
+
+pytestmark = pytest.mark.slow  # every test here compiles a kernel or uses one compiled
 
 CHECK_SNIPPET = """
 import sys

@@ -9,7 +9,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from kernel_helpers import ERAS_DIR, cli
+
+from .kernel_helpers import ERAS_DIR, cli
 
 torch = pytest.importorskip("torch")
 
@@ -23,6 +24,7 @@ def _nvcc() -> bool:
 
 pytestmark = [
     pytest.mark.cuda_build,
+    pytest.mark.slow,
     pytest.mark.skipif(torch.version.cuda is None,
                        reason=f"torch {torch.__version__} has no CUDA build: nvcc builds need a CUDA-enabled torch"),
     pytest.mark.skipif(not _nvcc(), reason="no CUDA toolkit (nvcc) on this machine"),

@@ -14,10 +14,11 @@ import threading
 from pathlib import Path
 
 import pytest
-from kernel_helpers import cli, throwaway_venv
 
 from ropebench.kernels.vllm_wheels import LEGACY_WHEEL
 from ropebench.kernels.wheel import platform_tag, write_wheel
+
+from .kernel_helpers import cli, throwaway_venv
 
 SHAS = {name: (c * 40) for name, c in
         (("flat", "a"), ("twin", "b"), ("meta", "c"), ("html", "d"), ("legacy", "e"), ("variant", "f"))}

@@ -10,7 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from kernel_helpers import ERAS_DIR, cli, unpack
+
+from .kernel_helpers import ERAS_DIR, cli, unpack
 
 torch = pytest.importorskip("torch")
 

@@ -7,12 +7,13 @@ import shutil
 import subprocess
 
 import pytest
-from kernel_helpers import ERAS_DIR, cli
 
 from ropebench.errors import RopeBenchError
 from ropebench.kernels.builder import source_hash
 from ropebench.kernels.gittree import GitRepo
 from ropebench.kernels.source import NoKernel, find_host_definition, read_kernel, read_tree
+
+from .kernel_helpers import ERAS_DIR, cli
 
 BASE = "rotary_embedding(Tensor positions, Tensor! query, Tensor{k} key, int head_size, Tensor cos_sin_cache"
 S_LEGACY_KEY = BASE.format(k="!") + ", bool is_neox) -> ()"

@@ -1,12 +1,13 @@
 """The seed grid, timed plainly: asv's wall timer around one launch and a synchronize."""
 
-BACKENDS = ["torch", "flashinfer", "vllm"]
+from ropebench.grid import SEED
+from ropebench.timing import PLAIN_MEASUREMENT_VERSION
 
 
 class PlainRoPE:
-    params = [BACKENDS, ["neox", "gptj"], [1, 4, 16, 64], [64, 128, 256, 512, 1024], [32, 48]]
-    param_names = ["backend", "style", "batch", "seq_len", "heads"]
-    version = "1"
+    params = SEED.params
+    param_names = SEED.param_names
+    version = PLAIN_MEASUREMENT_VERSION
     timeout = 600
 
     def setup(self, backend, style, batch, seq_len, heads):
@@ -15,7 +16,8 @@ class PlainRoPE:
         from ropebench.backends import get_backend
         from ropebench.workload import Workload
 
-        w = Workload(batch_size=batch, seq_len=seq_len, num_heads=heads, style=style, device="cuda:0")
+        point = dict(backend=backend, style=style, batch=batch, seq_len=seq_len, heads=heads)
+        w = Workload(device="cuda:0", **SEED.workload_fields(point))
         b = get_backend(backend)
         reason = b.unsupported(w)
         if reason:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import sys
 
 from ropebench.errors import RopeBenchError
-from ropebench.kernels.builder import DEVICES, ENV_CACHE, build_kernel
+from ropebench.kernels.builder import ENV_CACHE, build_kernel
+from ropebench.kernels.toolchain import DEVICES
 
 
 def add_arguments(parser) -> None:
