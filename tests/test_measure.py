@@ -61,10 +61,11 @@ def test_rotating_sets_are_distinct_copies():
 def test_skips_are_decided_without_running_and_only_cuda_errors_are_sticky():
     """Bugs caught: a CPU point sent to a GPU-only backend instead of skipped; a run stopped by an error
     that is not a CUDA fault (or kept going after one, in a context that can no longer run anything)."""
+    from ropebench.backends import get_backend
     from ropebench.result import Result
 
-    assert measure_mod.skip_reason(W.replace(dtype="bfloat16"), "flashinfer") == "flashinfer runs on cuda only"
-    assert measure_mod.skip_reason(W, "torch") is None
+    assert get_backend("flashinfer").unsupported(W.replace(dtype="bfloat16")) == "flashinfer runs on cuda only"
+    assert get_backend("torch").unsupported(W) is None
     fault = "RuntimeError: CUDA error: an illegal memory access was encountered"
     assert measure_mod.cuda_fault(Result("vllm", W, "error", reason=fault))
     assert not measure_mod.cuda_fault(Result("vllm", W, "error", reason="OutOfMemoryError: no room"))
