@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import importlib
+import logging
 import os
 import signal
 import sys
@@ -121,6 +122,11 @@ def _report_bug(argv) -> int:
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else [str(a) for a in argv]
     signal.signal(signal.SIGTERM, _terminate)
+    # asv's library logs a failed git call's whole output to the root logger, which Python's last-resort
+    # handler prints; the commands that call asv say what failed in one line (a RopeBenchError) instead.
+    root = logging.getLogger()
+    if not root.handlers:
+        root.addHandler(logging.NullHandler())
     try:
         parser, module = _lazy_parser(argv)
         args = parser.parse_args(argv)
