@@ -18,6 +18,7 @@ import argparse
 import importlib.util
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -26,6 +27,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 MACHINE = "demo"
+PROGRESS = re.compile(r"^(\[\s*[\d.]+%\] )?·+ ")  # asv's progress lines (not its result tables)
 # Shared CPUs are noisy; the fixture's regression is 2x, so 1.5 separates it from noise with room.
 FACTOR = "1.5"
 # asv's own selection (-b, a regex over benchmark names): both CPU backends at two sizes, and accuracy.
@@ -64,9 +66,9 @@ def make_history(repo: Path) -> dict[str, str]:
 
 def commit(repo: Path, message: str) -> str:
     def git(*args):
-        return subprocess.run(["git", "-C", str(repo), "-c", "user.name=demo", "-c", "user.email=demo@ropebench.invalid",
-                               "-c", "commit.gpgsign=false", *args], check=True, capture_output=True,
-                              text=True).stdout.strip()
+        return subprocess.run(["git", "-C", str(repo), "-c", "user.name=demo", "-c",
+                               "user.email=demo@ropebench.invalid", "-c", "commit.gpgsign=false", *args],
+                              check=True, capture_output=True, text=True).stdout.strip()
 
     git("add", "-A")
     git("commit", "-q", "--allow-empty", "-m", message)
@@ -105,43 +107,56 @@ def main(argv=None) -> int:
     env.pop("ROPEBENCH_VLLM_OP", None)
     py = sys.executable
 
-    def run(*cmd, ok=(0,)):
-        proc = subprocess.run([str(c) for c in cmd], cwd=out, env=env, text=True)
+    def run(*cmd, ok=(0,), quiet=False):
+        """Run a step; quiet: keep its stdout (returned) off the console."""
+        proc = subprocess.run([str(c) for c in cmd], cwd=out, env=env, text=True,
+                              stdout=subprocess.PIPE if quiet else None)
         if proc.returncode not in ok:
             print(f"demo: `{' '.join(map(str, cmd))}` exited {proc.returncode}", file=sys.stderr)
             sys.exit(1)
-        return proc.returncode
+        return proc.returncode, proc.stdout
 
     step(1, f"a vLLM-shaped history of five commits in {out / 'vllm'}")
     shas = make_history(out / "vllm")
     for name, sha in shas.items():
         print(f"  {sha[:8]} {name}")
     conf = write_conf(out, out / "vllm")
-    run(py, "-m", "ropebench", "machine", "--machine", MACHINE, "--file", home / ".asv-machine.json")
+    run(py, "-m", "ropebench", "machine", "--machine", MACHINE, "--file", home / ".asv-machine.json", quiet=True)
 
     step(2, "ropebench plan: the commits whose kernel changed")
     hashfile = out / "planned.txt"
     run(py, "-m", "ropebench", "plan", out / "vllm", f"{shas['start']}..main", "--device", "cpu",
-        "--out", hashfile)
+        "--out", hashfile, quiet=True)
     planned = hashfile.read_text().split()
-    print(f"  planned {len(planned)} of {len(shas) - 1} commits: "
-          + ", ".join(n for n, s in shas.items() if s in planned))
+    print(f"  {len(planned)} of the {len(shas) - 1} commits after start: "
+          + ", ".join(n for n, s in shas.items() if s in planned) + f" ({hashfile})")
 
     step(3, "asv run over the planned commits (CPU kernels built by ropebench build-kernel)")
     select = sum((["-b", s] for s in SELECT), [])
-    run(py, "-m", "asv", "run", f"HASHFILE:{hashfile}", "--config", conf, "--machine", MACHINE,
-        "--record-samples", *select)
+    log = out / "asv-run.log"
+    with log.open("w") as f:  # asv's progress lines here; its tables of every parameter only in the log
+        proc = subprocess.Popen([py, "-m", "asv", "run", f"HASHFILE:{hashfile}", "--config", str(conf),
+                                 "--machine", MACHINE, "--record-samples", *select], cwd=out, env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        for line in proc.stdout:
+            f.write(line)
+            if PROGRESS.match(line) and "===" not in line:
+                print("  " + line.rstrip(), flush=True)
+    if proc.wait():
+        print(f"demo: asv run exited {proc.returncode}; its output is in {log}", file=sys.stderr)
+        return 1
 
     step(4, f"ropebench compare base slow (factor {FACTOR}): exit 1 means it found the regression")
     common = ["--results", out / "results", "--machine", MACHINE, "--factor", FACTOR, "--conf", conf]
-    found = run(py, "-m", "ropebench", "compare", shas["base"], shas["slow"], *common,
-                "--markdown", out / "compare.md", ok=(0, 1))
+    found, markdown = run(py, "-m", "ropebench", "compare", shas["base"], shas["slow"], *common,
+                          "--markdown", out / "compare.md", ok=(0, 1), quiet=True)
+    print(markdown.split("<details>")[0].rstrip())  # the verdict and the regressed rows; the rest is in the file
     if found != 1:
         print("demo: compare did not flag the 2x slower kernel", file=sys.stderr)
         return 1
 
     step(5, "asv publish: the site")
-    run(py, "-m", "asv", "publish", "--config", conf)
+    run(py, "-m", "asv", "publish", "--config", conf, quiet=True)
     bindir = Path(py).parent
     print(f"\ndemo done in {time.perf_counter() - t0:.0f} s. The regression: {out / 'compare.md'}")
     print(f"site: {out / 'html' / 'index.html'}")
