@@ -88,7 +88,7 @@ def table(results: list[Result], title: str = "", clock: str = "kernel"):
 
     t = Table(title=title, show_lines=False)
     for col, just in (("shape (b x s, heads)", "left"), ("style", "left"), ("backend", "left"),
-                      (f"{clock} µs median [p20, p80]", "right"), ("eager µs", "right"),
+                      (f"{clock} µs median \\[p20, p80]", "right"), ("eager µs", "right"),
                       ("vs torch", "right"), ("GB/s", "right"), ("% floor", "right"),
                       ("correct", "left")):
         t.add_column(col, justify=just)
