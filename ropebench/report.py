@@ -87,6 +87,7 @@ def table(results: list[Result], title: str = "", clock: str = "kernel"):
     from rich.table import Table
 
     t = Table(title=title, show_lines=False)
+    # "\\[" in the header: rich would read "[p20, p80]" as markup and drop it.
     for col, just in (("shape (b x s, heads)", "left"), ("style", "left"), ("backend", "left"),
                       (f"{clock} µs median \\[p20, p80]", "right"), ("eager µs", "right"),
                       ("vs torch", "right"), ("GB/s", "right"), ("% floor", "right"),
