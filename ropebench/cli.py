@@ -146,6 +146,9 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("ropebench: interrupted (results written so far are kept)", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `ropebench ... | head`: the reader left; not an error of anyone's
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit's flush
+        return 141
     except Exception:  # noqa: BLE001 - the one place a bug is caught: logged in full, reported as a bug
         return _report_bug(argv)
 

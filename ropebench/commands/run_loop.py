@@ -118,6 +118,8 @@ def write_reports(results, styles, base, info, out: Path, root: Path, console, *
     plots = []
     for style in styles:
         rs = [r for r in results if r.workload.style == style]
+        if not rs:  # interrupted before this style began
+            continue
         where = f"CPU, wall clock, {threads} thread{'s' if threads != 1 else ''}" if cpu else info["gpu"]
         title = f"RoPE {style}, head {base.head_size}, rotary {base.rotary_dim}, {base.dtype} - {where}"
         console.print(report.table(rs, title=title, clock="wall" if cpu else "kernel"))
