@@ -58,6 +58,9 @@ EXAMPLES = {
     "shard": "ropebench shard main~40..main --shards 4 --out shards/",
     "merge": "ropebench merge results/ shard-0/results shard-1/results",
     "push-results": "ropebench push-results .asv/results --remote origin --branch results",
+    "chunks": "ropebench chunks planned.txt --results .asv/results --machine h200 --size 20 --out chunks/ --next",
+    "health": "ropebench health --device cuda:0 --out health.json   # exit 1: do not measure on this GPU",
+    "alert": "ropebench alert regression --html .asv/html --out alert/",
     "fidelity": "ropebench fidelity --parts agreement,repeat --out docs/fidelity.md",
 }
 

@@ -53,3 +53,38 @@ def test_asv_machine_file_is_read(tmp_path, monkeypatch):
     assert c.status == doctor.OK and "h200" in c.detail
     path.write_text("{broken")
     assert doctor.check_asv().status == doctor.WARN
+
+
+class _Gpu:
+    """An NVML monitor as the guard exposes it, with one other process optional."""
+
+    available = True
+
+    def __init__(self, others=()):
+        self.others = list(others)
+
+    def read(self, query, *args):
+        return {"nvmlDeviceGetTemperature": 40, "nvmlDeviceGetTemperatureThreshold": 90}.get(query, 0)
+
+    def other_processes(self):
+        return self.others
+
+    def xid_errors(self, wait_ms=0):
+        return []
+
+    def sm_clock_mhz(self):
+        return 1980.0
+
+    def max_sm_clock_mhz(self):
+        return 1980.0
+
+
+def test_nvml_line_is_the_health_check(monkeypatch):
+    import ropebench.guard
+
+    monkeypatch.setattr(ropebench.guard, "monitor_for", lambda device: _Gpu())
+    c = doctor.check_nvml()
+    assert c.status == doctor.OK and c.detail == "SM clock 1980.0 of 1980.0 MHz, 40 C, no other process"
+    monkeypatch.setattr(ropebench.guard, "monitor_for", lambda device: _Gpu(others=[4242]))
+    c = doctor.check_nvml()
+    assert c.status == doctor.WARN and "other processes on the GPU: 4242" in c.detail and c.hint

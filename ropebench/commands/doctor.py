@@ -1,8 +1,8 @@
 """``ropebench doctor``: what this machine can run, one line per check, then what to do next.
 
 Exit 0 when a GPU benchmark can run here (a CUDA torch that sees a GPU), 1 when it cannot. Each check
-only reads: nothing is built, installed or written. GPU readings come from the guard's NVML monitor,
-the one the measurements use.
+only reads: nothing is built, installed or written. GPU readings are ``ropebench health``'s check, on
+the guard's NVML monitor that the measurements use.
 """
 
 from __future__ import annotations
@@ -117,17 +117,19 @@ def check_vllm_op() -> Check:
 
 
 def check_nvml() -> Check:
+    """The GPU's health through ``ropebench health``'s own check (the guard's NVML monitor)."""
+    from ropebench import health
     from ropebench.guard import monitor_for
 
-    monitor = monitor_for("cuda:0")
-    if not monitor.available:
+    reading = health.check(monitor_for("cuda:0"))
+    if not reading["nvml"]:
         return Check(WARN, "NVML", "no readings: clocks and GPU sharing are not checked while measuring",
                      "pip install 'ropebench[gpu]' (nvidia-ml-py) on GPU machines")
-    sm, top, others = monitor.sm_clock_mhz(), monitor.max_sm_clock_mhz(), monitor.other_processes()
-    status = WARN if others else OK
-    who = f"; other processes on the GPU: {', '.join(map(str, others))}" if others else ""
-    return Check(status, "NVML", f"SM clock {sm} of {top} MHz{who}",
-                 "other processes share the GPU: results will be marked until they leave" if others else "")
+    clocks = f"SM clock {reading['sm_clock_mhz']} of {reading['max_sm_clock_mhz']} MHz, {reading['temperature_c']} C"
+    if reading["ok"]:
+        return Check(OK, "NVML", f"{clocks}, no other process")
+    return Check(WARN, "NVML", f"{clocks}; not fit to measure now: {'; '.join(reading['problems'])}",
+                 "ropebench health --out health.json before measuring; numbers taken now would be marked")
 
 
 def check_asv() -> Check:
