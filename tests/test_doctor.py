@@ -64,7 +64,8 @@ class _Gpu:
         self.others = list(others)
 
     def read(self, query, *args):
-        return {"nvmlDeviceGetTemperature": 40, "nvmlDeviceGetTemperatureThreshold": 90}.get(query, 0)
+        return {"nvmlDeviceGetTemperature": 40, "nvmlDeviceGetTemperatureThreshold": 90,
+                "nvmlDeviceGetRemappedRows": (0, 0, 0, 0)}.get(query, 0)
 
     def other_processes(self):
         return self.others
