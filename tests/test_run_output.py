@@ -179,3 +179,23 @@ def test_write_is_refused_before_any_work_when_memory_cannot_fit(tmp_path, capsy
     rc = cli.main(["run", "--device", "cpu", "--grid-batch", "1,100000", "--save-path", str(tmp_path / "o")])
     assert rc == 2 and time.perf_counter() - t0 < 10
     assert not (tmp_path / "o").exists()
+
+
+def test_terminal_progress_is_a_bar_with_an_eta():
+    import io
+
+    from rich.console import Console
+
+    from ropebench.progress import GridProgress
+
+    buf = io.StringIO()
+    console = Console(file=buf, force_terminal=True, width=120)
+    with GridProgress(console, 3, lambda: 42.0) as progress:
+        assert progress.terminal
+        progress.start("torch 1x64")
+        progress._bar.refresh()
+        progress.done("torch 1x64", "ok")
+        progress._bar.refresh()
+        shown = buf.getvalue()
+    assert "torch 1x64" in shown and "1/3" in shown and "ETA 42 s" in shown
+    assert "[1/3]" not in shown  # no log lines in a terminal: the bar says it
