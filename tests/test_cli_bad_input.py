@@ -58,6 +58,8 @@ BAD = [
     (ONE + ["--save-path", "{file}/sub"], "is a file, not a folder"),
     (ONE + ["--save-path", "{tmp}/has-latest-folder"], "is not a link to a run"),
     (ONE + ["--no-such-flag"], "unrecognized arguments"),
+    (ONE + ["--vllm-op", "{tmp}/missing"], "no usable build.json"),
+    (ONE + ["--vllm-op", "{tmp}"], "no usable build.json"),
     # kernel-info / build-kernel / install-vllm
     (["kernel-info", "{tmp}/missing"], "not a folder"),
     (["kernel-info", "{file}"], "not a folder"),

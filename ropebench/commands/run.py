@@ -213,6 +213,10 @@ def run(args) -> int:
     shapes = list(dict.fromkeys(w for w, _ in plan(args, base, backends[:1], styles)))
     preflight.check_memory(shapes, device, "--batch-size/--seq-len/--num-heads" if args.single
                            else "the --grid-* values")
+    if args.vllm_op:
+        from ropebench.kernels.loader import read_build
+
+        read_build(args.vllm_op)  # a folder without a usable build.json: one line now, not after the header
     threads = _threads(args, device, warn)
 
     from ropebench import system
