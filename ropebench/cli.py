@@ -61,6 +61,9 @@ EXAMPLES = {
     "chunks": "ropebench chunks planned.txt --results .asv/results --machine h200 --size 20 --out chunks/ --next",
     "health": "ropebench health --device cuda:0 --out health.json   # exit 1: do not measure on this GPU",
     "alert": "ropebench alert regression --html .asv/html --out alert/",
+    "plan": "ropebench plan ~/vllm main~2000..main --out plan.txt   # then: asv run HASHFILE:plan.txt",
+    "sidecar": "ropebench sidecar --all                     # after asv run: versions and build record per result",
+    "steps": "ropebench steps --html .asv/html             # after asv publish: the site's Steps page",
     "fidelity": "ropebench fidelity --parts agreement,repeat --out docs/fidelity.md",
 }
 
