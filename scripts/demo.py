@@ -4,7 +4,8 @@
    docs-only commit, a 2x slower kernel (the regression) and its fix;
 2. `ropebench plan` picks the commits whose kernel changed (the docs-only one is left out);
 3. `asv run` over them: asv builds each commit's CPU kernel through `ropebench build-kernel` and times a
-   small selection of the suite through the measurement server;
+   small selection of the suite through the measurement server; `ropebench sidecar` records versions and
+   each commit's kernel build record beside the results;
 4. `ropebench compare` finds the regression (exit 1 is the expected answer);
 5. `asv publish` writes the site, and the script prints where it is and how to preview it.
 
@@ -145,12 +146,16 @@ def main(argv=None) -> int:
     if proc.wait():
         print(f"demo: asv run exited {proc.returncode}; its output is in {log}", file=sys.stderr)
         return 1
+    # Versions and each commit's kernel build record beside the results, for compare's suspects.
+    run(py, "-m", "ropebench", "sidecar", "--conf", conf, "--all", quiet=True)
 
     step(4, f"ropebench compare base slow (factor {FACTOR}): exit 1 means it found the regression")
     common = ["--results", out / "results", "--machine", MACHINE, "--factor", FACTOR, "--conf", conf]
     found, markdown = run(py, "-m", "ropebench", "compare", shas["base"], shas["slow"], *common,
                           "--markdown", out / "compare.md", ok=(0, 1), quiet=True)
     print(markdown.split("<details>")[0].rstrip())  # the verdict and the regressed rows; the rest is in the file
+    if "### Suspects" in markdown:  # the commits in (base, slow] whose kernel changed
+        print("\n### Suspects" + markdown.split("### Suspects", 1)[1].rstrip())
     if found != 1:
         print("demo: compare did not flag the 2x slower kernel", file=sys.stderr)
         return 1
