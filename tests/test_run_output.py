@@ -199,3 +199,11 @@ def test_terminal_progress_is_a_bar_with_an_eta():
         shown = buf.getvalue()
     assert "torch 1x64" in shown and "1/3" in shown and "ETA 42 s" in shown
     assert "[1/3]" not in shown  # no log lines in a terminal: the bar says it
+
+
+def test_a_long_line_stays_one_line_in_a_log(tmp_path, capsys):
+    """Piped, rich would wrap at the console width; a log line (here the closing one) must stay whole."""
+    save = tmp_path / ("a-long-folder-name-" * 8)
+    assert cli.main([*SMALL, "--save-path", str(save)]) == 0
+    wrote = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("wrote ")]
+    assert len(wrote) == 1 and len(wrote[0]) > 150 and wrote[0].endswith("points at it)")

@@ -190,8 +190,8 @@ def run(args) -> int:
     from ropebench.workload import Workload
 
     console = Console()
-    if not console.is_terminal:  # files and CI logs: wide enough that the table does not wrap
-        console = Console(width=150)
+    if not console.is_terminal:  # files and CI logs: wide enough that the table does not wrap, and one
+        console = Console(width=150, soft_wrap=True)  # line of text stays one line however long
 
     def warn(message: str) -> None:
         console.print(f"[yellow]warning:[/yellow] {message}")
