@@ -20,11 +20,11 @@ from pathlib import Path
 
 import pytest
 
+from ropebench.errors import EXIT_NO_KERNEL
+
 from .kernel_helpers import ERAS_DIR, cli, fixture_repo, throwaway_venv, unpack
 
 pytestmark = pytest.mark.slow  # every test here compiles a kernel or uses one compiled
-
-from ropebench.errors import EXIT_NO_KERNEL
 
 CHECK_SNIPPET = """
 import sys
