@@ -6,10 +6,11 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from kernel_helpers import ERAS_DIR
 
 from ropebench.kernels import builder
 from ropebench.kernels.source import read_kernel
+
+from .kernel_helpers import ERAS_DIR
 
 
 @pytest.fixture
