@@ -1,12 +1,19 @@
-"""One exception type for problems a user can cause.
+"""One exception type for problems a user can cause, and the exit codes of every command.
 
 The CLI prints its one-line message and exits with its ``exit_code``; the asv suite turns it
-into a skip or a recorded failure on purpose. Everything else is a bug and keeps its traceback.
+into a skip or a recorded failure on purpose. Everything else is a bug: the CLI logs its traceback
+to a file, prints one line naming the error and that file, and exits EXIT_BUG.
+
+Exit codes (README "Exit codes"; asv's build step only needs non-zero for a failed build):
+0 done; 1 done, and the result is bad (a regression, an incorrect backend, doctor: no GPU run possible);
+2 the user's input or machine is wrong; 3 a bug of ropebench; 4 install-vllm: no wheel for that commit;
+5 kernel-info / build-kernel: no RoPE kernel, or a signature we cannot parse.
 """
 
 EXIT_ERROR = 2  # bad input, missing GPU, failed step
-EXIT_NO_KERNEL = 3  # kernel-info / build-kernel: no RoPE kernel, or a signature we cannot parse
+EXIT_BUG = 3  # an unexpected exception: a bug of ours, never a user's mistake
 EXIT_NO_WHEEL = 4  # install-vllm: vLLM published no wheel for that commit (a skip, not a failure)
+EXIT_NO_KERNEL = 5  # kernel-info / build-kernel: no RoPE kernel, or a signature we cannot parse
 
 
 class RopeBenchError(ValueError):

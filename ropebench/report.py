@@ -1,12 +1,20 @@
-"""Reports of measured results: console table (rich), CSV written row by row, PNG plots (matplotlib)."""
+"""Reports of measured results: a run's own folder, console table (rich), CSV written row by row, PNG plots
+(matplotlib)."""
 
 from __future__ import annotations
 
 import csv
+import dataclasses
+import datetime
+import itertools
 import math
+import os
 from pathlib import Path
 
+from ropebench.grid import SEED
 from ropebench.result import CSV_COLUMNS, Result
+
+MS_ABOVE_US = 10_000  # the table shows ms above this many µs
 
 
 class CsvLog:
@@ -38,16 +46,50 @@ class CsvLog:
             self._file.close()
 
 
+def new_run_folder(root: Path) -> Path:
+    """A new folder ROOT/<date-time> for one run, and ROOT/latest pointing at it; nothing earlier is touched."""
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    for n in itertools.count(1):
+        name = stamp if n == 1 else f"{stamp}-{n}"
+        try:
+            (root / name).mkdir()
+            break
+        except FileExistsError:  # two runs in one second
+            continue
+    tmp = root / f".latest-{os.getpid()}"
+    if tmp.is_symlink():
+        tmp.unlink()
+    os.symlink(name, tmp)
+    os.replace(tmp, root / "latest")  # atomic: a reader sees the old run or the new one
+    return root / name
+
+
 def _us(t) -> str:
     return "-" if t is None or math.isnan(t) else (f"{t:.1f}" if t >= 10 else f"{t:.2f}")
 
 
-def table(results: list[Result], title: str = ""):
+def fmt_time(t) -> str:
+    """µs with its unit; ms above MS_ABOVE_US."""
+    if t is None or math.isnan(t):
+        return "-"
+    return f"{t / 1000:.1f} ms" if t > MS_ABOVE_US else f"{_us(t)} µs"
+
+
+def _t(t) -> str:
+    """A table cell in µs, switching to ms (with the unit) above MS_ABOVE_US."""
+    return fmt_time(t) if t is not None and not math.isnan(t) and t > MS_ABOVE_US else _us(t)
+
+
+def table(results: list[Result], title: str = "", clock: str = "kernel"):
+    """clock: "kernel" (GPU graph replays) or "wall" (CPU wall clock per call), named in the header."""
     from rich.table import Table
 
     t = Table(title=title, show_lines=False)
+    # "\\[" in the header: rich would read "[p20, p80]" as markup and drop it.
     for col, just in (("shape (b x s, heads)", "left"), ("style", "left"), ("backend", "left"),
-                      ("kernel µs median [p20, p80]", "right"), ("eager µs", "right"),
+                      (f"{clock} µs median \\[p20, p80]", "right"), ("eager µs", "right"),
                       ("vs torch", "right"), ("GB/s", "right"), ("% floor", "right"),
                       ("correct", "left")):
         t.add_column(col, justify=just)
@@ -64,8 +106,8 @@ def table(results: list[Result], title: str = ""):
         k, e = r.kernel, r.eager
         flags = " [yellow]!" + "; ".join(r.flags) + "[/yellow]" if r.flags else ""
         t.add_row(shape, w.style, r.backend,
-                  f"{_us(k.median_us)} [{_us(k.p20_us)}, {_us(k.p80_us)}]",
-                  _us(e.median_us) if e else "-",
+                  f"{_t(k.median_us)} [{_t(k.p20_us)}, {_t(k.p80_us)}]",
+                  _t(e.median_us) if e else "-",
                   f"{r.speedup_vs_torch:.2f}x" if r.speedup_vs_torch else "-",
                   f"{r.gbps:.0f}", f"{r.pct_of_floor:.1f}%" if not math.isnan(r.pct_of_floor) else "-",
                   ("yes" if r.correct else "no") + (f" ({r.rel_l2:.1e})" if r.rel_l2 is not None else "")
@@ -73,36 +115,77 @@ def table(results: list[Result], title: str = ""):
     return t
 
 
+# Plots. Each x position is one configuration; configurations of one family (every Workload field equal
+# but the line axis, seq_len) sit side by side and are joined by a line, so no line joins unrelated shapes.
+# Keys are whole Workloads (frozen, hashable): a new grid axis cannot make two points share a key.
+LINE_AXIS = SEED.axis("seq_len")
+SHAPE_AXES = tuple(a for a in SEED.axes if a.field and a.name != "style")
+
+
+def _family(w) -> tuple:
+    return tuple((f.name, getattr(w, f.name)) for f in dataclasses.fields(w) if f.name != LINE_AXIS.field)
+
+
+def _layout(results) -> tuple[dict, list]:
+    """x position of each workload (families in order of appearance, a gap between them) and tick labels."""
+    families: dict[tuple, list] = {}
+    for r in results:
+        members = families.setdefault(_family(r.workload), [])
+        if r.workload not in members:
+            members.append(r.workload)
+    xs, ticks, x = {}, [], 0
+    for members in families.values():
+        for w in sorted(members, key=lambda w: getattr(w, LINE_AXIS.field)):
+            xs[w] = x
+            ticks.append((x, "/".join(str(getattr(w, a.field)) for a in SHAPE_AXES)))
+            x += 1
+        x += 1  # a gap between families
+    return xs, ticks
+
+
+def _lines(results, xs, backend, value, lo, hi):
+    """Per family: x, y and the p20/p80 error of one backend's ok results, sorted along the line axis."""
+    by_family: dict[tuple, list] = {}
+    for r in results:
+        if r.status == "ok" and (backend is None or r.backend == backend):
+            by_family.setdefault(_family(r.workload), []).append(r)
+    for rs in by_family.values():
+        rs = sorted(rs, key=lambda r: xs[r.workload])
+        ys = [value(r) for r in rs]
+        yield ([xs[r.workload] for r in rs], ys,
+               [[y - lo(r) for y, r in zip(ys, rs)], [hi(r) - y for y, r in zip(ys, rs)]])
+
+
 def plot_latency(results: list[Result], path: Path, title: str) -> Path:
-    """Latency per configuration per backend, log scale, like vLLM's perf_report plot."""
-    fig, ax, configs = _axes(results, title, "kernel time (µs, log scale)")
-    for backend in _backends(results):
-        ys = [_lookup(results, backend, c, lambda r: r.median_us) for c in configs]
-        ax.plot(range(len(configs)), ys, marker="o", ms=3, label=backend)
-    floor = [_lookup(results, None, c, lambda r: r.floor_us) for c in configs]
-    ax.plot(range(len(configs)), floor, ls="--", color="black", lw=1, label="floor (copy bandwidth)")
+    """Time per configuration per backend (log scale) with p20/p80 bars, and the floor, family by family."""
+    fig, ax, xs = _axes(results, title, "time per call (µs, log scale); bars: p20-p80")
+    for n, backend in enumerate(_backends(results)):
+        for k, (x, y, err) in enumerate(_lines(results, xs, backend, lambda r: r.median_us,
+                                               lambda r: r.kernel.p20_us, lambda r: r.kernel.p80_us)):
+            ax.errorbar(x, y, yerr=err, marker="o", ms=3, capsize=2, color=f"C{n}",
+                        label=backend if k == 0 else None)
+    first = True
+    for backend in _backends(results)[:1]:  # the floor depends on the shape only
+        for x, y, _ in _lines(results, xs, backend, lambda r: r.floor_us, lambda r: r.floor_us,
+                              lambda r: r.floor_us):
+            ax.plot(x, y, ls="--", color="black", lw=1, label="floor (copy bandwidth)" if first else None)
+            first = False
     ax.set_yscale("log")
     return _save(fig, ax, path)
 
 
 def plot_floor(results: list[Result], path: Path, title: str) -> Path:
     """Percent of the floor reached per configuration per backend (100% = copy-bandwidth bound)."""
-    fig, ax, configs = _axes(results, title, "% of floor (floor time / kernel time)")
-    for backend in _backends(results):
-        ys = [_lookup(results, backend, c, lambda r: r.pct_of_floor) for c in configs]
-        ax.plot(range(len(configs)), ys, marker="o", ms=3, label=backend)
-    ax.axhline(100, ls="--", color="black", lw=1)
+    fig, ax, xs = _axes(results, title, "% of floor (floor time / time); bars: from p80 and p20")
+    for n, backend in enumerate(_backends(results)):
+        for k, (x, y, err) in enumerate(_lines(results, xs, backend, lambda r: r.pct_of_floor,
+                                               lambda r: 100 * r.floor_us / r.kernel.p80_us,
+                                               lambda r: 100 * r.floor_us / r.kernel.p20_us)):
+            ax.errorbar(x, y, yerr=err, marker="o", ms=3, capsize=2, color=f"C{n}",
+                        label=backend if k == 0 else None)
+    ax.axhline(100, ls="--", color="black", lw=1, label="100% = at the copy-bandwidth floor")
     ax.set_ylim(bottom=0)
     return _save(fig, ax, path)
-
-
-def _configs(results):
-    seen = []
-    for r in results:
-        key = (r.workload.batch_size, r.workload.seq_len, r.workload.num_heads)
-        if key not in seen:
-            seen.append(key)
-    return seen
 
 
 def _backends(results):
@@ -113,31 +196,21 @@ def _backends(results):
     return out
 
 
-def _lookup(results, backend, config, value):
-    for r in results:
-        key = (r.workload.batch_size, r.workload.seq_len, r.workload.num_heads)
-        if key == config and r.status == "ok" and (backend is None or r.backend == backend):
-            return value(r)
-    return math.nan
-
-
 def _axes(results, title, ylabel):
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    configs = _configs(results)
-    fig, ax = plt.subplots(figsize=(max(8, 0.32 * len(configs) + 3), 5))
+    xs, ticks = _layout(results)
+    fig, ax = plt.subplots(figsize=(max(8, 0.32 * len(ticks) + 3), 5))
     ax.set_title(title)
     ax.set_ylabel(ylabel)
-    ax.set_xticks(range(len(configs)))
-    ax.set_xticklabels([f"{b}x{s},{h}h" for b, s, h in configs], rotation=70, fontsize=7)
-    ax.set_xlabel("batch x seq_len, heads")
+    ax.set_xticks([x for x, _ in ticks])
+    ax.set_xticklabels([t for _, t in ticks], rotation=70, fontsize=7)
+    ax.set_xlabel("/".join(a.name for a in SHAPE_AXES) + f"; lines join one family over {LINE_AXIS.name}")
     ax.grid(True, which="both", alpha=0.3)
-    return fig, ax, configs
-
-
+    return fig, ax, xs
 def _save(fig, ax, path):
     import matplotlib.pyplot as plt
 

@@ -59,7 +59,7 @@ def test_a_registered_backend_reaches_the_cli_the_asv_params_and_the_report(tmp_
         assert backends == [*NAMES, "toy"], cls  # every asv grid's backend axis
     assert "toy" in got["fidelity_help"].split("--backends", 1)[1]
     assert got["run_rc"] == 0 and "toy" in got["table"]
-    rows = {r["backend"]: r for r in csv.DictReader((out / "rope.csv").open())}
+    rows = {r["backend"]: r for r in csv.DictReader((out / "latest" / "rope.csv").open())}  # the run's own folder
     assert rows["toy"]["status"] == "ok" and rows["toy"]["correct"] == "True"
     assert got["unknown_rc"] == 2 and "unknown backend 'nope'; choose from " + ", ".join([*NAMES, "toy"]) in p.stderr
 

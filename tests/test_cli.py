@@ -78,6 +78,7 @@ def test_run_cpu_grid_writes_csv_and_plots(cli, tmp_path):
     # (e) backends that cannot run are listed with their reasons
     assert "skipped backend flashinfer: runs on cuda only" in p.stdout.replace("\n", " ")
     assert "skipped backend vllm" in p.stdout
+    out = out / "latest"
     rows = list(csv.DictReader((out / "rope.csv").open()))
     assert list(rows[0]) == CSV_COLUMNS
     assert len(rows) == 2 * 2 * 2  # styles x batch x heads, torch only
@@ -109,7 +110,7 @@ def test_is_neox_style_false_means_gptj(cli, tmp_path):
     p = cli("run", "--device", "cpu", "--single", "--is-neox-style", "False", "--batch-size", "1", "--seq-len",
             "8", "--num-heads", "2", "--samples", "5", "--save-path", tmp_path)
     assert p.returncode == 0, p.stderr
-    row = next(csv.DictReader((tmp_path / "rope.csv").open()))
+    row = next(csv.DictReader((tmp_path / "latest" / "rope.csv").open()))
     assert row["style"] == "gptj"
 
 
@@ -122,7 +123,7 @@ def test_fidelity_refuses_without_gpu(cli_main):
 
 
 @pytest.mark.parametrize("args,message", [
-    (["run", "--device", "cpu", "--single", "--save-path", "{file}"], "File exists"),
+    (["run", "--device", "cpu", "--single", "--save-path", "{file}"], "is a file"),
     (["machine", "--file", "{missing}/x.json"], "No such file or directory"),
     (["merge", "{file}", "{tmp}"], "not a file"),
     (["run", "--device", "cpu", "--single", "--styles", ","], "--styles is empty"),

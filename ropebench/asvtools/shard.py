@@ -45,6 +45,15 @@ def split(commits: list[str], n: int, strategy: str = "round-robin") -> list[lis
     raise RopeBenchError(f"unknown strategy {strategy!r} (choose {', '.join(STRATEGIES)})")
 
 
+def _checked_out_branch(path: str) -> str:
+    """The branch checked out in a --repo clone (asv's default, 'master', fails on a 'main' repository)."""
+    import subprocess
+
+    p = subprocess.run(["git", "-C", path, "symbolic-ref", "--quiet", "--short", "HEAD"],
+                       capture_output=True, text=True)
+    return p.stdout.strip() or "HEAD"
+
+
 def select_commits(range_spec: str, *, conf=None, repo_path=None, results_dir=None, steps=None) -> list[str]:
     """The commits ``asv run RANGE --steps STEPS`` would benchmark (asv.commands.run's dispatch)."""
     from asv import util
@@ -52,7 +61,7 @@ def select_commits(range_spec: str, *, conf=None, repo_path=None, results_dir=No
     from asv.results import get_existing_hashes
 
     repo = benchmarked_repo(conf, repo_path)
-    branches = conf.branches if conf is not None else [None]
+    branches = conf.branches if conf is not None else [_checked_out_branch(repo_path)]
 
     def existing():
         if results_dir is None:

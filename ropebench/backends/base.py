@@ -74,6 +74,10 @@ class Backend:
 
         return call
 
+    def describe(self) -> str:
+        """One line on what exactly runs (a version, a kernel's commit); shown by ``ropebench run``."""
+        return self.label
+
     def traffic_bytes(self, workload: Workload) -> int | None:
         if self.traffic == "full_head":
             return workload.full_head_bytes()

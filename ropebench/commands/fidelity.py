@@ -42,11 +42,15 @@ def run(args) -> int:
         raise RopeBenchError(f"--vllm-src {args.vllm_src} is not a directory")
     from ropebench.workload import check_device
 
+    if args.processes < 1 or args.tries < 1:
+        raise RopeBenchError("--processes and --tries must be at least 1")
     try:
         check_device(args.device)
     except RopeBenchError:
         raise RopeBenchError("ropebench fidelity measures a GPU and this machine has none "
                              f"({args.device} unavailable)") from None
+    if not args.device.startswith("cuda"):  # every part times CUDA graphs or CUPTI
+        raise RopeBenchError(f"ropebench fidelity measures a GPU; --device {args.device} is not one (use cuda:N)")
     from ropebench import system
     from ropebench.backends import get_backend, parse_backends
     from ropebench.fidelity.detect import detection

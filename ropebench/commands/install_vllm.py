@@ -6,6 +6,7 @@ Exit 0 when installed, 4 when vLLM published no wheel for the commit (asv skips 
 from __future__ import annotations
 
 import sys
+import urllib.parse
 
 from ropebench.errors import RopeBenchError
 from ropebench.kernels.vllm_wheels import DEFAULT_INDEX, NoWheel, fetch_vllm, install_vllm, stub_wheel
@@ -26,7 +27,14 @@ def add_arguments(parser) -> None:
                              "vllm backend skip, and exit 0 (asv then records skips instead of failures)")
 
 
+def _check_index_url(url: str) -> None:
+    parsed = urllib.parse.urlparse(url)
+    if parsed.scheme not in ("http", "https", "file") or not (parsed.netloc or parsed.path):
+        raise RopeBenchError(f"--index-url must be an http(s):// or file:// URL, got {url!r}")
+
+
 def run(args) -> int:
+    _check_index_url(args.index_url)
     if args.wheel_dir:
         try:
             wheel = fetch_vllm(args.commit, args.wheel_dir, find_links=args.find_links,

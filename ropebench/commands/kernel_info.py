@@ -15,6 +15,6 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    src = read_kernel(args.checkout, args.device)  # NoKernel -> exit 3 with one line
+    src = read_kernel(args.checkout, args.device)  # NoKernel -> exit 5 (EXIT_NO_KERNEL) with one line
     print(json.dumps(src.info(), indent=2))
     return 0

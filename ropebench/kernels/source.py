@@ -38,7 +38,7 @@ OP_NAME = "rotary_embedding"  # what the builder registers, in every era
 
 
 class NoKernel(RopeBenchError):
-    """No RoPE kernel in the checkout, or a host signature we cannot read (exit 3)."""
+    """No RoPE kernel in the checkout, or a host signature we cannot read (exit EXIT_NO_KERNEL, 5)."""
 
     exit_code = EXIT_NO_KERNEL
 
@@ -53,7 +53,7 @@ class Param:
 
 
 # Every parameter a rotary_embedding host function has had, in any era. An unknown name is an
-# unreadable signature: better exit 3 than register a wrong schema.
+# unreadable signature: better exit EXIT_NO_KERNEL than register a wrong schema.
 PARAMS = {
     "positions": Param("Tensor"),
     "query": Param("Tensor", mutable=True),

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from ropebench.errors import EXIT_NO_KERNEL
+
 from .kernel_helpers import ERAS_DIR, cli, fixture_repo, throwaway_venv, unpack
 
 pytestmark = pytest.mark.slow  # every test here compiles a kernel or uses one compiled
@@ -159,10 +161,10 @@ def test_out_that_is_a_file_is_one_line(stable_cpu, tmp_path, cache_dir):
     assert "Traceback" not in proc.stderr
 
 
-def test_missing_kernel_exits_3_and_leaves_nothing(tmp_path, cache_dir):
+def test_missing_kernel_exits_no_kernel_and_leaves_nothing(tmp_path, cache_dir):
     (tmp_path / "v" / "csrc").mkdir(parents=True)
     proc = build(tmp_path / "v", tmp_path / "out", cache_dir)
-    assert proc.returncode == 3 and len(proc.stderr.strip().splitlines()) == 1
+    assert proc.returncode == EXIT_NO_KERNEL and len(proc.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "out").exists()
 
 

@@ -11,6 +11,8 @@ from ropebench.kernels import builder
 from ropebench.kernels.source import read_kernel
 from tests.conftest import ERAS_DIR
 
+from .kernel_helpers import ERAS_DIR
+
 
 @pytest.fixture
 def era(tmp_path):

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from ropebench.errors import RopeBenchError
+from ropebench.errors import EXIT_NO_KERNEL, RopeBenchError
 from ropebench.kernels.builder import source_hash
 from ropebench.kernels.gittree import GitRepo
 from ropebench.kernels.source import NoKernel, find_host_definition, read_kernel, read_tree
@@ -79,24 +79,24 @@ def test_cli_prints_exactly_the_documented_keys():
     assert json.loads(proc.stdout) == EXPECTED_CPU["e4"]
 
 
-def test_no_kernel_exits_3(tmp_path):
+def test_no_kernel_exits_no_kernel(tmp_path):
     (tmp_path / "csrc").mkdir()
     proc = cli("kernel-info", tmp_path)
-    assert proc.returncode == 3
+    assert proc.returncode == EXIT_NO_KERNEL
     assert proc.stdout == ""
     assert len(proc.stderr.strip().splitlines()) == 1 and "no cuda RoPE kernel" in proc.stderr
-    assert cli("kernel-info", ERAS_DIR / "e0", "--device", "cpu").returncode == 3  # E0 has no CPU kernel
+    assert cli("kernel-info", ERAS_DIR / "e0", "--device", "cpu").returncode == EXIT_NO_KERNEL  # E0 has no CPU kernel
 
 
-def test_unparseable_signature_exits_3(tmp_path):
+def test_unparseable_signature_exits_no_kernel(tmp_path):
     shutil.copytree(ERAS_DIR / "e3", tmp_path / "v")
     cu = tmp_path / "v" / KCU
     cu.write_text(cu.read_text().replace("bool is_neox) {", "bool is_neox, float scale) {"))
     proc = cli("kernel-info", tmp_path / "v")
-    assert proc.returncode == 3
+    assert proc.returncode == EXIT_NO_KERNEL
     assert "unknown parameter 'scale'" in proc.stderr and "Traceback" not in proc.stderr
     cu.write_text(cu.read_text().replace("float scale", "MyType is_neox2"))
-    assert cli("kernel-info", tmp_path / "v").returncode == 3
+    assert cli("kernel-info", tmp_path / "v").returncode == EXIT_NO_KERNEL
 
 
 def test_bad_path_is_one_line_exit_2(tmp_path):
