@@ -9,7 +9,6 @@ import pytest
 
 from ropebench.kernels import builder
 from ropebench.kernels.source import read_kernel
-from tests.conftest import ERAS_DIR
 
 from .kernel_helpers import ERAS_DIR
 
