@@ -17,6 +17,7 @@ size=${CHUNK_SIZE:-60}
 chunks=${CHUNKS:-1}
 mkdir -p "$work"
 rm -f "$work/last-chunk.txt"
+plan_conf=()
 if [ ! -d "$RESULTS_REMOTE" ]; then git init -q --bare "$RESULTS_REMOTE"; fi
 if [ -n "${REPO:-}" ] && [ -f asv.conf.json ]; then
   # asv runs from REPO: a copy of asv.conf.json pointing there, other paths kept where they were.
@@ -31,11 +32,13 @@ for key in ("benchmark_dir", "env_dir", "results_dir", "html_dir"):
 Path(sys.argv[2]).write_text(json.dumps(d, indent=1))
 PY
   ASV_EXTRA="$ASV_EXTRA --config $work/asv.conf.json"
+  # plan checks its commits against the clone this config makes asv read.
+  plan_conf=(--conf "$work/asv.conf.json")
 fi
 plan=${HASHFILE:-}
 if [ -z "$plan" ]; then
   plan="$work/plan.txt"
-  ropebench plan "${REPO:?set REPO (or HASHFILE)}" "${RANGE:?set RANGE (or HASHFILE)}" --out "$plan"
+  ropebench plan "${REPO:?set REPO (or HASHFILE)}" "${RANGE:?set RANGE (or HASHFILE)}" --out "$plan" "${plan_conf[@]}"
 fi
 echo "plan: $(wc -l < "$plan") commit(s) in $plan"
 n=0
