@@ -8,13 +8,8 @@ if [ ! -d "$dir" ] || [ -z "$(find "$dir" -name '*.json' ! -name 'health-*' -pri
   echo "no results in this chunk: nothing to push"
   exit 0
 fi
-url=${RESULTS_REMOTE:-${GITHUB_SERVER_URL:-https://github.com}/${GITHUB_REPOSITORY:?}.git}
-if [ -n "${GH_TOKEN:-}" ]; then
-  basic=$(printf 'x-access-token:%s' "$GH_TOKEN" | base64 -w0)
-  echo "::add-mask::$basic"
-  export GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0="http.${GITHUB_SERVER_URL:-https://github.com}/.extraheader"
-  export GIT_CONFIG_VALUE_0="AUTHORIZATION: basic $basic"
-fi
+# shellcheck source=results-remote.sh
+source "$(dirname "$0")/results-remote.sh"
 export GIT_AUTHOR_NAME="github-actions[bot]" GIT_AUTHOR_EMAIL="41898282+github-actions[bot]@users.noreply.github.com"
 export GIT_COMMITTER_NAME="$GIT_AUTHOR_NAME" GIT_COMMITTER_EMAIL="$GIT_AUTHOR_EMAIL"
 ropebench push-results "$dir" --remote "$url" --branch "${RESULTS_BRANCH:-results}" --retries 8 \

@@ -8,13 +8,8 @@
 set -euo pipefail
 dest=${1:-.asv/results}
 branch=${2:-results}
-url=${RESULTS_REMOTE:-${GITHUB_SERVER_URL:-https://github.com}/${GITHUB_REPOSITORY:?}.git}
-if [ -n "${GH_TOKEN:-}" ]; then
-  basic=$(printf 'x-access-token:%s' "$GH_TOKEN" | base64 -w0)
-  echo "::add-mask::$basic"
-  export GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0="http.${GITHUB_SERVER_URL:-https://github.com}/.extraheader"
-  export GIT_CONFIG_VALUE_0="AUTHORIZATION: basic $basic"
-fi
+# shellcheck source=results-remote.sh
+source "$(dirname "$0")/results-remote.sh"
 rm -rf "$dest"
 mkdir -p "$dest"
 status=0
