@@ -7,6 +7,7 @@ from types import SimpleNamespace
 
 from ropebench import health
 from ropebench.asvtools import sidecar
+from ropebench.commands import health as health_command
 
 
 class FakeNvml:
@@ -65,13 +66,13 @@ def test_each_problem_refuses_the_gpu_with_its_reason():
 
 def test_exit_codes_and_the_one_line_without_nvml(tmp_path, capsys):
     args = SimpleNamespace(attach=None, reading=None, device="cuda:0", out=str(tmp_path / "h.json"))
-    assert health.run(args, monitor=FakeNvml()) == 0
+    assert health_command.run(args, monitor=FakeNvml()) == 0
     assert json.loads((tmp_path / "h.json").read_text())["ok"] is True
-    assert health.run(args, monitor=FakeNvml(others=[7])) == 1
+    assert health_command.run(args, monitor=FakeNvml(others=[7])) == 1
     from ropebench.guard import NullMonitor
 
     capsys.readouterr()
-    assert health.run(args, monitor=NullMonitor()) == 1
+    assert health_command.run(args, monitor=NullMonitor()) == 1
     out = capsys.readouterr().out.strip().splitlines()
     assert out == ["GPU health: not fit to measure: no NVML on this machine (no NVIDIA driver or nvidia-ml-py): "
                    "GPU health not checked"]

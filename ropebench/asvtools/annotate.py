@@ -20,13 +20,11 @@ default those written in the last day that still lack a section.
 from __future__ import annotations
 
 import json
-import sys
 import time
 import zipfile
 from pathlib import Path
 
 from ropebench.asvtools import sidecar
-from ropebench.errors import RopeBenchError
 
 BUILD_MEMBER = "ropebench_vllm_kernel/build.json"
 RECENT_S = 24 * 3600  # without --newer-than: results written in the last day that lack versions
@@ -92,40 +90,3 @@ def annotate(results_dir: Path, env_dirs, newer_than: float | None, every: bool 
                 sidecar.update(path, "build", record)
                 counts["build_written"] += 1
     return counts
-
-
-def add_arguments(p) -> None:
-    p.add_argument("--conf", default=None, help="asv config (default asv.conf.json when it exists)")
-    p.add_argument("--results", default=None, metavar="DIR", help="asv results folder (default: the config's)")
-    p.add_argument("--env-dir", action="append", default=None, metavar="DIR",
-                   help="asv env folder holding the build cache (repeatable; default: the config's and its shards')")
-    which = p.add_mutually_exclusive_group()
-    which.add_argument("--all", action="store_true",
-                       help="every result in the folder is this run's (asv filled it from empty)")
-    which.add_argument("--newer-than", default=None, metavar="FILE",
-                       help="only results written after FILE was (default: those of the last day lacking a section)")
-
-
-def run(args) -> int:
-    from ropebench.asvtools.config import conf_path, load_conf, results_dir_of
-
-    conf = load_conf(args.conf)
-    results = results_dir_of(args, conf)
-    if not results.is_dir():
-        raise RopeBenchError(f"results folder {results} does not exist")
-    if args.env_dir:
-        env_dirs = [Path(d) for d in args.env_dir]
-    else:
-        env_dirs = env_dirs_of(conf_path(conf, conf.env_dir)) if conf is not None else []
-    newer = None
-    if args.newer_than:
-        try:
-            newer = Path(args.newer_than).stat().st_mtime
-        except OSError as exc:
-            raise RopeBenchError(f"--newer-than {args.newer_than}: {exc.strerror}") from None
-    counts = annotate(results, env_dirs, newer, every=args.all)
-    print(f"ropebench sidecar: {counts['results']} result(s); versions written to {counts['versions_written']}, "
-          f"build records to {counts['build_written']} ({counts['build_missing']} without a kernel wheel in "
-          f"asv's build cache)", file=sys.stderr)
-    print(json.dumps(counts))
-    return 0

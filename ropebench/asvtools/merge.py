@@ -28,7 +28,6 @@ import itertools
 import json
 import math
 import shutil
-import sys
 from pathlib import Path
 
 from ropebench.asvtools.sidecar import SUFFIX as SIDECAR
@@ -224,15 +223,3 @@ def merge_trees(dest, sources) -> dict:
         for rel in files:
             counts[merge_file(dest / rel, src / rel)] += 1
     return counts
-
-
-def add_arguments(p) -> None:
-    p.add_argument("dest", metavar="DEST", help="results folder to merge into (created if missing)")
-    p.add_argument("sources", metavar="SRC", nargs="+", help="results folders to merge from")
-
-
-def run(args) -> int:
-    counts = merge_trees(args.dest, args.sources)
-    print(f"merged into {args.dest}: {counts['added']} added, {counts['merged']} merged, "
-          f"{counts['same']} identical", file=sys.stderr)
-    return 0
