@@ -62,7 +62,9 @@ def csv_columns() -> list[str]:
         subprocess.run([sys.executable, "-m", "ropebench", "run", "--single", "--device", "cpu",
                         "--backends", "torch", "--samples", "3", "--no-eager", "--save-path", tmp],
                        check=True, cwd=ROOT, capture_output=True)
-        with open(Path(tmp) / "rope.csv", newline="") as f:
+        # Each run writes into its own folder under --save-path (with a `latest` link); older trees wrote there.
+        csv_path = next(p for p in (Path(tmp) / "latest" / "rope.csv", Path(tmp) / "rope.csv") if p.exists())
+        with open(csv_path, newline="") as f:
             return next(csv.reader(f))
 
 
