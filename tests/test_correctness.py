@@ -142,3 +142,32 @@ def test_pass_through_is_checked_from_column_rot_dim(column):
     check = _gate_case(GATE, edit)
     assert not check.ok and check.changed_passthrough == 1 and check.bad_rotated == 0
     assert check.detail == "1 pass-through elements changed"
+
+
+class Recording(TorchBackend):
+    """A right kernel that keeps the inputs the gate gave it and asks for a float32 cache, as FlashInfer does."""
+
+    def cache_dtype(self, workload):
+        return torch.float32
+
+    def prepare(self, workload, inputs):
+        self.seen = inputs.clone()
+        return super().prepare(workload, inputs)
+
+
+def test_the_gate_gives_the_backend_the_cache_dtype_it_asks_for():
+    """Bug caught: the gate ignoring backend.cache_dtype(): FlashInfer would be checked on a cache in q's dtype
+    (bf16 here), which it rejects or reads wrongly, so the gate would not test the call that is timed."""
+    backend = Recording()
+    assert check_backend(backend, W).ok
+    assert backend.seen.cos_sin_cache.dtype == torch.float32 != W.torch_dtype
+
+
+def test_the_gate_checks_on_inputs_other_than_the_timed_ones():
+    """Bug caught: the gate drawing the same inputs as the timing (seed offset dropped): a kernel that
+    special-cases, or caches a result for, the timed inputs would pass unseen."""
+    backend = Recording()
+    check_backend(backend, W)
+    timed = W.make_inputs()
+    assert not torch.equal(backend.seen.query, timed.query)
+    assert not torch.equal(backend.seen.positions, timed.positions)
