@@ -171,3 +171,20 @@ def test_the_gate_checks_on_inputs_other_than_the_timed_ones():
     timed = W.make_inputs()
     assert not torch.equal(backend.seen.query, timed.query)
     assert not torch.equal(backend.seen.positions, timed.positions)
+
+
+def test_max_abs_is_the_largest_error():
+    """Bug caught: Check.max_abs not recorded (None or 0): the one number that says how far off a wrong
+    kernel is. One element off by 0.03: max_abs is that error, whatever the other heads and key do."""
+    check = _gate_case(GATE, lambda q, k: q[2, 1].__setitem__(1, q[2, 1, 1] + 0.03))
+    assert check.max_abs == pytest.approx(0.03, rel=1e-9)
+
+
+def test_an_exactly_right_zero_pair_is_not_off():
+    """Bug caught: the elementwise bound's floor dropped or negated: a pair that is 0 before the call has a
+    bound of 0, and an exact 0 must still pass (zero padding in real batches)."""
+    from ropebench.correctness import compare
+
+    zeros = torch.zeros(GATE.num_tokens, GATE.num_heads * GATE.head_size, dtype=torch.float64)
+    check = compare(GATE, (zeros, None), (zeros.clone(), None), (zeros.clone(), None))
+    assert check.ok and check.bad_rotated == 0 and check.max_abs == 0.0
