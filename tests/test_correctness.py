@@ -188,3 +188,12 @@ def test_an_exactly_right_zero_pair_is_not_off():
     zeros = torch.zeros(GATE.num_tokens, GATE.num_heads * GATE.head_size, dtype=torch.float64)
     check = compare(GATE, (zeros, None), (zeros.clone(), None), (zeros.clone(), None))
     assert check.ok and check.bad_rotated == 0 and check.max_abs == 0.0
+
+
+def test_each_failed_check_is_one_clause_of_the_detail():
+    """Bug caught: the detail's clauses run together (or joined with junk): a wrong kernel's one line must
+    say each check it failed. Every rotated element 50% off fails L2 and the elementwise check."""
+    check = _gate_case(GATE, _scale_rotated(1.5, GATE.rotary_dim))
+    l2, elements = check.detail.split("; ")
+    assert l2.startswith("rel L2 5.00e-01 > ") and elements == f"{check.bad_rotated} rotated elements off"
+    assert check.bad_rotated > 0 and not check.ok
