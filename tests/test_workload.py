@@ -97,3 +97,11 @@ def test_grid_spec_drives_the_asv_params_and_the_workloads():
     w = Workload(**SEED.workload_fields(point))
     assert (w.batch_size, w.seq_len, w.num_heads, w.num_kv_heads, w.style) == (4, 128, 48, 48, "gptj")
     assert len(list(SEED.with_values(batch=(1, 2)).points())) == len(list(SEED.points())) // 2
+
+
+def test_label_names_every_axis_and_gqa_only_when_kv_heads_differ():
+    """Bug caught: a label that drops or misspells an axis (or shows GQA for MHA): the progress line and
+    the CUDA-fault message name the wrong point."""
+    mha = Workload(batch_size=2, seq_len=8, num_heads=8, head_size=64, rotary_dim=32, style="gptj", dtype="fp16")
+    assert mha.label() == "2x8 8h d64 r32 gptj float16"
+    assert mha.replace(num_kv_heads=2).label() == "2x8 8/2kvh d64 r32 gptj float16"
