@@ -20,6 +20,11 @@ from ropebench.workload import Workload, cos_sin_cache, seed_grid
     (dict(seq_len=0), "seq_len must be a positive integer"),
     (dict(style="llama"), "unknown RoPE style"),
     (dict(device="tpu"), "unknown device"),
+    (dict(dtype="int8"), "choose one of bfloat16, float16, float32$"),
+    (dict(batch_size=2.0), "batch_size must be a positive integer, got 2.0"),
+    (dict(num_heads=True), "num_heads must be a positive integer, got True"),
+    (dict(base=1.0), "base must be a number greater than 1, got 1.0"),
+    (dict(base="1e4"), "base must be a number greater than 1"),
 ])
 def test_invalid_workloads_say_why(kwargs, message):
     with pytest.raises(RopeBenchError, match=message):
@@ -105,3 +110,35 @@ def test_label_names_every_axis_and_gqa_only_when_kv_heads_differ():
     mha = Workload(batch_size=2, seq_len=8, num_heads=8, head_size=64, rotary_dim=32, style="gptj", dtype="fp16")
     assert mha.label() == "2x8 8h d64 r32 gptj float16"
     assert mha.replace(num_kv_heads=2).label() == "2x8 8/2kvh d64 r32 gptj float16"
+
+
+def test_spellings_people_type_become_the_canonical_names():
+    """Bug caught: an alias checked but not stored (the canonical value set on the wrong attribute), or the
+    hyphen of "GPT-J" kept: later lookups (DTYPE_TABLE, is_neox, torch.device) see the raw spelling."""
+    w = Workload(dtype="BF16", style="GPT-J", device="CUDA")
+    assert (w.dtype, w.style, w.device) == ("bfloat16", "gptj", "cuda:0")
+    assert Workload(style="Neo-X").is_neox and Workload(base=1.5).base == 1.5
+    assert w.replace(dtype="fp16", num_kv_heads=8).dtype == "float16"
+    assert w.replace(num_heads=64, num_kv_heads=8).num_heads == 64
+
+
+def test_inputs_are_reproducible_and_the_offset_draws_others():
+    """Bug caught: a draw that ignores the workload's generator (global RNG): the same workload would time
+    and check different inputs from one run to the next."""
+    w = Workload(batch_size=2, seq_len=8, num_heads=4, num_kv_heads=2, head_size=32, rotary_dim=16)
+    a, b, other = w.make_inputs(), w.make_inputs(), w.make_inputs(seed_offset=3)
+    torch.manual_seed(12345)  # the global RNG must not matter
+    c = w.make_inputs()
+    for x in ("positions", "query", "key"):
+        assert torch.equal(getattr(a, x), getattr(b, x)) and torch.equal(getattr(a, x), getattr(c, x))
+        assert not torch.equal(getattr(a, x), getattr(other, x))
+
+
+def test_clone_copies_q_k_positions_and_keeps_both_caches():
+    """Bug caught: a clone that drops the float64 cache (the reference's) or fails for key=None (q-only)."""
+    inp = Workload(batch_size=1, seq_len=4, num_heads=2, head_size=16, rotary_dim=8).make_inputs()
+    c = inp.clone()
+    assert c.cos_sin_cache_f64 is inp.cos_sin_cache_f64 and c.cos_sin_cache is inp.cos_sin_cache
+    assert torch.equal(c.query, inp.query) and c.query.data_ptr() != inp.query.data_ptr()
+    inp.key = None
+    assert inp.clone().key is None
