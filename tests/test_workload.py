@@ -7,7 +7,7 @@ import torch
 
 from ropebench.errors import RopeBenchError
 from ropebench.grid import SEED
-from ropebench.workload import Workload, cos_sin_cache, seed_grid
+from ropebench.workload import Workload, check_device, cos_sin_cache, seed_grid
 
 
 @pytest.mark.parametrize("kwargs,message", [
@@ -39,6 +39,7 @@ def test_inputs_follow_vllm_layout():
     assert int(inp.positions.min()) >= 0 and int(inp.positions.max()) < 100
     assert inp.query.shape == (3, 7, 8 * 64) and inp.key.shape == (3, 7, 2 * 64)
     assert inp.query.dtype == torch.float16 and inp.cos_sin_cache.shape == (100, 32)
+    assert inp.key.dtype == torch.float16 and inp.cos_sin_cache.dtype == torch.float16
     flat = w.replace(flat_positions=True).make_inputs()
     assert flat.positions.shape == (21,) and flat.query.shape == (21, 512)
 
@@ -142,3 +143,20 @@ def test_clone_copies_q_k_positions_and_keeps_both_caches():
     assert torch.equal(c.query, inp.query) and c.query.data_ptr() != inp.query.data_ptr()
     inp.key = None
     assert inp.clone().key is None
+
+
+def test_cos_sin_cache_defaults_to_vllms_base():
+    """Bug caught: a default base other than vLLM's 10000, for callers that leave it out."""
+    assert torch.equal(cos_sin_cache(16, 8), cos_sin_cache(16, 8, 10000.0))
+    assert not torch.equal(cos_sin_cache(16, 8), cos_sin_cache(16, 8, 500000.0))
+
+
+def test_a_cuda_index_past_the_devices_is_one_line(monkeypatch):
+    """Bug caught: the device index misread, or the last device's index accepted one past it. torch.cuda's
+    two answers are faked: one GPU."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    check_device("cuda:0")
+    check_device("cuda")
+    with pytest.raises(RopeBenchError, match=r"^device cuda:1 does not exist: this machine has 1 CUDA device\(s\)$"):
+        check_device("cuda:1")
