@@ -11,7 +11,7 @@ import math
 import pytest
 
 from ropebench.measure import fill_speedups
-from ropebench.result import Result
+from ropebench.result import Result, gbps, pct_of_floor
 from ropebench.timing import Timing
 from ropebench.workload import Workload
 
@@ -89,7 +89,8 @@ def test_every_timing_cell_of_a_row_by_hand():
     """Bugs caught: a CSV cell taken from the wrong timing (eager's from the kernel's, p20 from p80), left
     blank, or formatted differently from the README's columns (rel L2 in e-notation, speed-up to 3 places).
     Samples 1..5 µs: median 3, p20 1.8, p80 4.2 (numpy's linear interpolation); eager 10 times those."""
-    kernel = Timing("graph", [1.0, 2.0, 3.0, 4.0, 5.0], sets=3, cold_l2=False, dropped=1, clock_mhz=1980.4)
+    kernel = Timing("graph", [1.0, 2.0, 3.0, 4.0, 5.0], sets=3, cold_l2=False, dropped=1, clock_mhz=1980.4,
+                    flags=["throttled"])
     eager = Timing("eager", [10.0, 20.0, 30.0, 40.0, 50.0])
     r = Result("vllm", SEED, "ok", correct=True, rel_l2=1.2345e-3, kernel=kernel, eager=eager, copy_gbps=4000.0,
                traffic_bytes=268_435_456, speedup_vs_torch=1.5)
@@ -103,7 +104,7 @@ def test_every_timing_cell_of_a_row_by_hand():
         "eager_p80_us": "42.000", "speedup_vs_torch": "1.500", "traffic_bytes": 268_435_456,
         "traffic_gbps": "89478.5", "copy_gbps": "4000.0", "rotating_sets": 3, "cold_l2": False,
         "sm_clock_mhz": "1980", "dropped_samples": 1}
-    assert row["guard_flags"] == "L2 partly warm (rotation capped)"
+    assert row["guard_flags"] == "throttled; L2 partly warm (rotation capped)"
 
 
 def test_a_row_without_timings_is_blank_where_nothing_was_measured():
@@ -113,3 +114,11 @@ def test_a_row_without_timings_is_blank_where_nothing_was_measured():
                              "speedup_vs_torch", "traffic_bytes", "traffic_gbps", "rotating_sets", "cold_l2",
                              "sm_clock_mhz", "dropped_samples", "guard_flags")] == [""] * 14
     assert Result("vllm", SEED, "incorrect", correct=False).row()["correct"] is False
+
+
+def test_a_zero_or_missing_time_gives_no_bandwidth_and_no_percent():
+    """Bug caught: a time of 0 (a coarse clock's median) or nan treated as usable: division by zero, or a
+    bandwidth printed for a point that has no time."""
+    for t in (0.0, math.nan, None):
+        assert math.isnan(gbps(1000, t)) and math.isnan(pct_of_floor(10.0, t))
+    assert gbps(1000, 2.0) == 0.5 and pct_of_floor(1.0, 4.0) == 25.0
