@@ -70,3 +70,29 @@ def test_skips_are_decided_without_running_and_only_cuda_errors_are_sticky():
     assert measure_mod.cuda_fault(Result("vllm", W, "error", reason=fault))
     assert not measure_mod.cuda_fault(Result("vllm", W, "error", reason="OutOfMemoryError: no room"))
     assert not measure_mod.cuda_fault(Result("vllm", W, "incorrect", reason=fault))
+
+
+def test_a_skipped_point_says_which_backend_workload_and_why():
+    """Bug caught: the skip's row losing its backend, workload, status or reason (a blank or wrong row in
+    the CSV and in asv), or a name not resolved to its backend."""
+    from ropebench.result import Result
+
+    bf16 = W.replace(dtype="bfloat16")
+    r = measure_mod.measure(bf16, "flashinfer")
+    assert r == Result("flashinfer", bf16, "skipped", reason="flashinfer runs on cuda only")
+
+
+class FullHead(TorchBackend):
+    name = "fullhead"
+    traffic = "full_head"
+
+
+def test_a_timed_point_carries_its_backend_traffic_and_copy_bandwidth(monkeypatch):
+    """Bugs caught: the row's backend name, its own traffic bytes (FlashInfer moves whole heads) or the copy
+    bandwidth (the floor's denominator) not recorded. The copy probe is faked: 1234.5 GB/s."""
+    monkeypatch.setattr(measure_mod.timing, "copy_bandwidth_gbps", lambda device: 1234.5)
+    r = measure_mod.measure(W, FullHead(), samples=3, cpu_seconds=0.2)
+    assert (r.backend, r.status, r.copy_gbps) == ("fullhead", "ok", 1234.5)
+    assert r.traffic_bytes == W.full_head_bytes() != W.floor_bytes()
+    by_name = measure_mod.measure(W, "torch", samples=3, cpu_seconds=0.2)
+    assert (by_name.backend, by_name.status, by_name.traffic_bytes) == ("torch", "ok", W.floor_bytes())
