@@ -165,3 +165,13 @@ def test_a_ropebench_error_while_timing_is_the_points_error_row(monkeypatch):
     monkeypatch.setattr(measure_mod.timing, "copy_bandwidth_gbps", fail)
     r = measure_mod.measure(W, TorchBackend(), samples=3)
     assert (r.status, r.reason) == ("error", "device cuda:3 does not exist")
+
+
+def test_a_backend_error_without_a_message_is_its_type_alone(monkeypatch):
+    """Bug caught: filler text in the reason of an exception that has no message."""
+    def fail(device):
+        raise MemoryError()
+
+    monkeypatch.setattr(measure_mod.timing, "copy_bandwidth_gbps", fail)
+    r = measure_mod.measure(W, TorchBackend(), samples=3)
+    assert (r.status, r.reason) == ("error", "MemoryError: ")
