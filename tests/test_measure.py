@@ -175,3 +175,12 @@ def test_a_backend_error_without_a_message_is_its_type_alone(monkeypatch):
     monkeypatch.setattr(measure_mod.timing, "copy_bandwidth_gbps", fail)
     r = measure_mod.measure(W, TorchBackend(), samples=3)
     assert (r.status, r.reason) == ("error", "MemoryError: ")
+
+
+def test_the_cpu_timer_gets_the_samples_time_box_and_clock_asked_for():
+    """Bug caught: measure() not passing samples, cpu_seconds or cpu_clock on to the CPU timer (the asv
+    server asks for the thread clock; `ropebench run --samples` for a count)."""
+    r = measure_mod.measure(W, TorchBackend(), samples=3, cpu_clock="thread")
+    assert (r.kernel.method, len(r.kernel.samples_us)) == ("cpu-thread", 3)
+    boxed = measure_mod.measure(W, TorchBackend(), samples=50, cpu_seconds=0.0, check=False)
+    assert len(boxed.kernel.samples_us) == 5  # a zero time box still takes time_cpu's minimum of 5
