@@ -184,3 +184,15 @@ def test_the_cpu_timer_gets_the_samples_time_box_and_clock_asked_for():
     assert (r.kernel.method, len(r.kernel.samples_us)) == ("cpu-thread", 3)
     boxed = measure_mod.measure(W, TorchBackend(), samples=50, cpu_seconds=0.0, check=False)
     assert len(boxed.kernel.samples_us) == 5  # a zero time box still takes time_cpu's minimum of 5
+
+
+def test_the_timed_calls_get_the_cache_dtype_the_backend_asks_for():
+    """Bug caught: the timed sets made with a cache in q's dtype whatever the backend asks (FlashInfer needs
+    float32): the timed call would not be the checked one."""
+    class F32Cache(Recording):
+        def cache_dtype(self, workload):
+            return torch.float32
+
+    backend = F32Cache()
+    measure_mod.make_calls(backend, W.replace(dtype="bfloat16"), 2)
+    assert [inp.cos_sin_cache.dtype for inp in backend.seen] == [torch.float32] * 2
