@@ -142,3 +142,58 @@ def test_pass_through_is_checked_from_column_rot_dim(column):
     check = _gate_case(GATE, edit)
     assert not check.ok and check.changed_passthrough == 1 and check.bad_rotated == 0
     assert check.detail == "1 pass-through elements changed"
+
+
+class Recording(TorchBackend):
+    """A right kernel that keeps the inputs the gate gave it and asks for a float32 cache, as FlashInfer does."""
+
+    def cache_dtype(self, workload):
+        return torch.float32
+
+    def prepare(self, workload, inputs):
+        self.seen = inputs.clone()
+        return super().prepare(workload, inputs)
+
+
+def test_the_gate_gives_the_backend_the_cache_dtype_it_asks_for():
+    """Bug caught: the gate ignoring backend.cache_dtype(): FlashInfer would be checked on a cache in q's dtype
+    (bf16 here), which it rejects or reads wrongly, so the gate would not test the call that is timed."""
+    backend = Recording()
+    assert check_backend(backend, W).ok
+    assert backend.seen.cos_sin_cache.dtype == torch.float32 != W.torch_dtype
+
+
+def test_the_gate_checks_on_inputs_other_than_the_timed_ones():
+    """Bug caught: the gate drawing the same inputs as the timing (seed offset dropped): a kernel that
+    special-cases, or caches a result for, the timed inputs would pass unseen."""
+    backend = Recording()
+    check_backend(backend, W)
+    timed = W.make_inputs()
+    assert not torch.equal(backend.seen.query, timed.query)
+    assert not torch.equal(backend.seen.positions, timed.positions)
+
+
+def test_max_abs_is_the_largest_error():
+    """Bug caught: Check.max_abs not recorded (None or 0): the one number that says how far off a wrong
+    kernel is. One element off by 0.03: max_abs is that error, whatever the other heads and key do."""
+    check = _gate_case(GATE, lambda q, k: q[2, 1].__setitem__(1, q[2, 1, 1] + 0.03))
+    assert check.max_abs == pytest.approx(0.03, rel=1e-9)
+
+
+def test_an_exactly_right_zero_pair_is_not_off():
+    """Bug caught: the elementwise bound's floor dropped or negated: a pair that is 0 before the call has a
+    bound of 0, and an exact 0 must still pass (zero padding in real batches)."""
+    from ropebench.correctness import compare
+
+    zeros = torch.zeros(GATE.num_tokens, GATE.num_heads * GATE.head_size, dtype=torch.float64)
+    check = compare(GATE, (zeros, None), (zeros.clone(), None), (zeros.clone(), None))
+    assert check.ok and check.bad_rotated == 0 and check.max_abs == 0.0
+
+
+def test_each_failed_check_is_one_clause_of_the_detail():
+    """Bug caught: the detail's clauses run together (or joined with junk): a wrong kernel's one line must
+    say each check it failed. Every rotated element 50% off fails L2 and the elementwise check."""
+    check = _gate_case(GATE, _scale_rotated(1.5, GATE.rotary_dim))
+    l2, elements = check.detail.split("; ")
+    assert l2.startswith("rel L2 5.00e-01 > ") and elements == f"{check.bad_rotated} rotated elements off"
+    assert check.bad_rotated > 0 and not check.ok

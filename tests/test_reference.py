@@ -59,3 +59,12 @@ def test_position_zero_is_identity():
     zeros = torch.zeros_like(inp.positions)
     q, _ = rope_reference(zeros, inp.query, None, 32, inp.cos_sin_cache_f64, True)
     assert torch.allclose(q, inp.query.double(), atol=1e-12)
+
+
+def test_reference_follows_querys_device_whatever_the_cache_and_positions_are_on():
+    """Bug caught: the cache or the positions left on their own device (``.to(device)`` dropped, or device taken
+    as None): on a GPU the reference then mixes devices. "meta" stands in for the GPU: shapes and devices only."""
+    q = torch.zeros(5, 2 * 8, device="meta")
+    out, none = rope_reference(torch.arange(5), q, None, 8, torch.zeros(10, 4), is_neox=True)
+    assert none is None
+    assert out.device.type == "meta" and out.dtype == torch.float64 and out.shape == q.shape

@@ -11,7 +11,7 @@ import math
 import pytest
 
 from ropebench.measure import fill_speedups
-from ropebench.result import Result
+from ropebench.result import Result, gbps, pct_of_floor
 from ropebench.timing import Timing
 from ropebench.workload import Workload
 
@@ -83,3 +83,42 @@ def test_speedup_pairs_by_workload_not_by_order():
             ok("vllm", 10.0)]
     fill_speedups(rows)
     assert rows[2].speedup_vs_torch == pytest.approx(2.0) and rows[3].speedup_vs_torch == pytest.approx(4.0)
+
+
+def test_every_timing_cell_of_a_row_by_hand():
+    """Bugs caught: a CSV cell taken from the wrong timing (eager's from the kernel's, p20 from p80), left
+    blank, or formatted differently from the README's columns (rel L2 in e-notation, speed-up to 3 places).
+    Samples 1..5 µs: median 3, p20 1.8, p80 4.2 (numpy's linear interpolation); eager 10 times those."""
+    kernel = Timing("graph", [1.0, 2.0, 3.0, 4.0, 5.0], sets=3, cold_l2=False, dropped=1, clock_mhz=1980.4,
+                    flags=["throttled"])
+    eager = Timing("eager", [10.0, 20.0, 30.0, 40.0, 50.0])
+    r = Result("vllm", SEED, "ok", correct=True, rel_l2=1.2345e-3, kernel=kernel, eager=eager, copy_gbps=4000.0,
+               traffic_bytes=268_435_456, speedup_vs_torch=1.5)
+    row = r.row()
+    assert {c: row[c] for c in ("correct", "rel_l2_error", "method", "median_us", "p20_us", "p80_us", "samples",
+                                "eager_median_us", "eager_p20_us", "eager_p80_us", "speedup_vs_torch",
+                                "traffic_bytes", "traffic_gbps", "copy_gbps", "rotating_sets", "cold_l2",
+                                "sm_clock_mhz", "dropped_samples")} == {
+        "correct": True, "rel_l2_error": "1.234e-03", "method": "graph", "median_us": "3.000", "p20_us": "1.800",
+        "p80_us": "4.200", "samples": 5, "eager_median_us": "30.000", "eager_p20_us": "18.000",
+        "eager_p80_us": "42.000", "speedup_vs_torch": "1.500", "traffic_bytes": 268_435_456,
+        "traffic_gbps": "89478.5", "copy_gbps": "4000.0", "rotating_sets": 3, "cold_l2": False,
+        "sm_clock_mhz": "1980", "dropped_samples": 1}
+    assert row["guard_flags"] == "throttled; L2 partly warm (rotation capped)"
+
+
+def test_a_row_without_timings_is_blank_where_nothing_was_measured():
+    """Bug caught: placeholders ("XX", 0, "False") written into cells of a point that was never timed."""
+    row = Result("vllm", SEED, "skipped", reason="no GPU").row()
+    assert [row[c] for c in ("correct", "rel_l2_error", "method", "median_us", "samples", "eager_median_us",
+                             "speedup_vs_torch", "traffic_bytes", "traffic_gbps", "rotating_sets", "cold_l2",
+                             "sm_clock_mhz", "dropped_samples", "guard_flags")] == [""] * 14
+    assert Result("vllm", SEED, "incorrect", correct=False).row()["correct"] is False
+
+
+def test_a_zero_or_missing_time_gives_no_bandwidth_and_no_percent():
+    """Bug caught: a time of 0 (a coarse clock's median) or nan treated as usable: division by zero, or a
+    bandwidth printed for a point that has no time."""
+    for t in (0.0, math.nan, None):
+        assert math.isnan(gbps(1000, t)) and math.isnan(pct_of_floor(10.0, t))
+    assert gbps(1000, 2.0) == 0.5 and pct_of_floor(1.0, 4.0) == 25.0

@@ -98,3 +98,91 @@ def test_files_of_different_commits_or_envs_do_not_merge(key):
     b[key] = "other"
     with pytest.raises(RopeBenchError, match=f"different {key}"):
         merge_result_data(a, b)
+
+
+# ---- checks before anything is written, and the rows' plumbing, in-process (the CLI tests run a subprocess)
+
+def _corrupt(path):
+    from ropebench.asvtools.merge import check_file
+
+    with pytest.raises(RopeBenchError) as info:
+        check_file(path)
+    prefix = f"corrupt asv file {path}, nothing done: "
+    assert str(info.value).startswith(prefix) and "\n" not in str(info.value)
+    return str(info.value)[len(prefix):]
+
+
+def test_each_kind_of_asv_file_is_checked_with_its_own_rule(tmp_path):
+    """Bugs caught: a file checked by the wrong rule (a sidecar as a result file), asv's api version not
+    checked, or the one-line reason lost, repeated ("Error loading results file ...") or replaced."""
+    import json
+
+    from ropebench.asvtools.merge import check_file
+
+    (tmp_path / "m").mkdir()
+    bench, machine, side = tmp_path / "benchmarks.json", tmp_path / "m" / "machine.json", tmp_path / "a.sidecar"
+    bench.write_text(json.dumps({"version": 1}))
+    assert _corrupt(bench).endswith("is stored in an old file format. Run `asv update` to update it.")
+    machine.write_text(json.dumps({"version": 1}))
+    assert _corrupt(machine) == "no machine name"
+    machine.write_text(json.dumps({"version": 1, "machine": "box"}))
+    check_file(machine)
+    side.write_text("[]")
+    assert _corrupt(side) == "not a JSON object"
+    side.write_text("{}")
+    check_file(side)
+    result = tmp_path / "m" / "deadbeef-env.json"
+    result.write_text('{"version": 2}')
+    reason = _corrupt(result)
+    assert reason and "Error loading results file" not in reason and str(result) not in reason
+
+
+def test_a_machine_folder_without_machine_json_needs_another_source_for_it(tmp_path):
+    """Bug caught: a machine folder whose machine.json nobody provides merged anyway (asv skips it, so its
+    results vanish from the site), or one that another source provides refused."""
+    import json
+
+    from ropebench.asvtools.merge import check_tree
+
+    (tmp_path / "box").mkdir()
+    (tmp_path / "box" / "a.sidecar").write_text("{}")
+    with pytest.raises(RopeBenchError) as info:
+        check_tree(tmp_path)
+    assert str(info.value) == (f"machine folder {tmp_path / 'box'} has results but no machine.json (asv would "
+                               "skip it), and no other folder gives one: nothing merged")
+    assert [str(p) for p in check_tree(tmp_path, have_machine=("box",))] == ["box/a.sidecar"]
+    (tmp_path / "box" / "machine.json").write_text(json.dumps({"version": 1, "machine": "box"}))
+    assert sorted(str(p) for p in check_tree(tmp_path)) == ["box/a.sidecar", "box/machine.json"]
+
+
+def test_rows_follow_the_files_own_column_order():
+    """Bug caught: a file's result_columns ignored (asv's default order assumed), or a file without
+    results failing."""
+    from ropebench.asvtools.merge import _rows
+
+    assert _rows({}) == {}
+    assert _rows({"result_columns": ["version", "result"], "results": {"b": ["v9", [1.0]]}}) == {
+        "b": {"version": "v9", "result": [1.0]}}
+
+
+def test_ties_and_missing_start_times_go_to_the_incoming_row():
+    """Bug caught: a tie (same start, or none recorded) kept the row already there instead of the incoming."""
+    for t in (100, None):
+        a, b = row([1.0], t), row([2.0], t)
+        assert merge_rows(a, b)["result"] == [2.0]
+
+
+def test_the_later_run_gives_the_rows_whole_columns():
+    """Bug caught: the non-per-parameter columns (duration, ...) taken from the earlier run."""
+    a, b = row([1.0], 300, duration=3.0), row([2.0], 100, duration=1.0)
+    assert merge_rows(a, b)["duration"] == 3.0 and merge_rows(b, a)["duration"] == 3.0
+
+
+def test_a_row_that_failed_whole_or_has_short_columns_still_merges():
+    """Bug caught: a row whose result is null (failed before any parameter) or whose samples column is
+    shorter than its parameters crashing the merge."""
+    failed = dict(row([1.0, 2.0], 100), result=None)
+    short = dict(row([3.0, 4.0], 200), samples=[[200, 0]])
+    out = merge_rows(failed, short)
+    assert out["result"] == [3.0, 4.0] and out["samples"] == [[200, 0], None]
+    assert merge_rows(short, failed)["result"] == [3.0, 4.0]

@@ -202,3 +202,38 @@ def test_sharded_runs_merge_into_the_unsharded_result_set(tmp_path, cli):
     # --steps picks like asv run --steps, before sharding.
     proc = cli("shard", "ALL", "--shards", "1", "--steps", "2", "--out", tmp_path / "steps", cwd=suite)
     assert (tmp_path / "steps" / "shard-0.txt").read_text().split() == [newest_first[0], newest_first[2]]
+
+
+def test_a_merge_in_process_unites_every_kind_of_file(tmp_path, cli_main, monkeypatch):
+    """Bugs caught (in-process, where the CLI tests' subprocess is invisible to mutmut): a benchmarks.json,
+    machine.json or sidecar replaced instead of united (incoming wins per key), a result file written in
+    another layout than asv's compact one, files written before their machine.json or benchmarks.json before
+    the results, the counts or the summary line wrong, a source that is the destination merged into itself."""
+    bench = {"version": 2, "a.time": {"name": "a.time"}}
+    dest = _tree(tmp_path / "dest", {
+        "benchmarks.json": bench,
+        f"{MACHINE}/c1-{ENV_NAME}.json": _result("c1" * 20, {"a.time": (None, [1.0], 100)}),
+        f"{MACHINE}/c1-{ENV_NAME}.sidecar": {"old": 1, "both": "dest"},
+        f"{MACHINE}/same-{ENV_NAME}.json": _result("ee" * 20, {"a.time": (None, [5.0], 100)})})
+    src = _tree(tmp_path / "src", {
+        "benchmarks.json": {"version": 2, "b.time": {"name": "b.time"}},
+        f"{MACHINE}/c1-{ENV_NAME}.json": _result("c1" * 20, {"b.time": (None, [2.0], 200)}),
+        f"{MACHINE}/c1-{ENV_NAME}.sidecar": {"new": 2, "both": "src"},
+        f"{MACHINE}/same-{ENV_NAME}.json": _result("ee" * 20, {"a.time": (None, [5.0], 100)}),
+        f"{MACHINE}/c2-{ENV_NAME}.json": _result("c2" * 20, {"a.time": (None, [3.0], 300)})})
+    (src / MACHINE / "machine.json").write_text(json.dumps({"machine": MACHINE, "version": 1, "cpu": "x"}))
+    order = []
+    real = mergemod.merge_file
+    monkeypatch.setattr(mergemod, "merge_file", lambda d, s: order.append(s.name) or real(d, s))
+    proc = cli_main("merge", dest, src, dest)
+    assert proc.returncode == 0 and proc.stderr.strip() == f"merged into {dest}: 1 added, 4 merged, 1 identical"
+    assert order[0] == "machine.json" and order[-1] == "benchmarks.json" and len(order) == 6
+    assert set(json.loads((dest / "benchmarks.json").read_text())) == {"version", "a.time", "b.time"}
+    assert json.loads((dest / MACHINE / "machine.json").read_text()) == {"machine": MACHINE, "version": 1,
+                                                                         "cpu": "x"}
+    sidecar = (dest / MACHINE / f"c1-{ENV_NAME}.sidecar").read_text()
+    assert sidecar == json.dumps({"both": "src", "new": 2, "old": 1}, indent=1, sort_keys=True) + "\n"
+    result = (dest / MACHINE / f"c1-{ENV_NAME}.json").read_text()
+    assert "\n" not in result.strip() and set(_rows_of(dest / MACHINE / f"c1-{ENV_NAME}.json")) == {
+        "a.time", "b.time"}
+    assert json.loads(result)["version"] == 2
