@@ -1,7 +1,7 @@
 """The whole asv flow on a CPU, in a few minutes, with nothing but the venv: `make demo`.
 
 1. builds a small history in vLLM's layout (tests/fixtures/vllm_eras: our own stand-in kernels) with a
-   docs-only commit, a 2x slower kernel (the regression) and its fix;
+   docs-only commit, a kernel 8x slower (the regression) and its fix;
 2. `ropebench plan` picks the commits whose kernel changed (the docs-only one is left out);
 3. `asv run` over them: asv builds each commit's CPU kernel through `ropebench build-kernel` and times a
    small selection of the suite through the measurement server; `ropebench sidecar` records versions and
@@ -29,8 +29,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 MACHINE = "demo"
 PROGRESS = re.compile(r"^(\[\s*[\d.]+%\] )?·+ ")  # asv's progress lines (not its result tables)
-# Shared CPUs are noisy; the fixture's regression is 2x, so 1.5 separates it from noise with room.
-FACTOR = "1.5"
 # asv's own selection (-b, a regex over benchmark names): both CPU backends at two sizes, and accuracy.
 SELECT = [r"rope\.RoPE\.time_rope\('(torch|vllm)', 'neox', 1, (64|256), 32\)",
           r"accuracy\.RoPEAccuracy\.track_rel_l2_error\('vllm', 'neox', 'float32'\)"]
@@ -58,8 +56,8 @@ def make_history(repo: Path) -> dict[str, str]:
     shas["base"] = fx.make_fixture_repo(repo, [(fx.CPU_ERA, 1)])[0]
     (repo / "README.md").write_text("a vLLM-shaped demo history, with docs\n")
     shas["docs"] = commit(repo, "docs only: the kernel is unchanged")
-    fx.set_passes(repo, 2)
-    shas["slow"] = commit(repo, "slow kernel: every head rotated twice (the regression)")
+    fx.set_passes(repo, fx.SLOW_PASSES)
+    shas["slow"] = commit(repo, f"slow kernel: every head rotated {fx.SLOW_PASSES} times (the regression)")
     fx.set_passes(repo, 1)
     shas["fix"] = commit(repo, "fix: one pass again")
     return shas
@@ -149,15 +147,16 @@ def main(argv=None) -> int:
     # Versions and each commit's kernel build record beside the results, for compare's suspects.
     run(py, "-m", "ropebench", "sidecar", "--conf", conf, "--all", quiet=True)
 
-    step(4, f"ropebench compare base slow (factor {FACTOR}): exit 1 means it found the regression")
-    common = ["--results", out / "results", "--machine", MACHINE, "--factor", FACTOR, "--conf", conf]
+    factor = fixture_module().CPU_FACTOR  # shared CPUs are noisy: see fixture_repo.SLOW_PASSES
+    step(4, f"ropebench compare base slow (factor {factor}): exit 1 means it found the regression")
+    common = ["--results", out / "results", "--machine", MACHINE, "--factor", factor, "--conf", conf]
     found, markdown = run(py, "-m", "ropebench", "compare", shas["base"], shas["slow"], *common,
                           "--markdown", out / "compare.md", ok=(0, 1), quiet=True)
     print(markdown.split("<details>")[0].rstrip())  # the verdict and the regressed rows; the rest is in the file
     if "### Suspects" in markdown:  # the commits in (base, slow] whose kernel changed
         print("\n### Suspects" + markdown.split("### Suspects", 1)[1].rstrip())
     if found != 1:
-        print("demo: compare did not flag the 2x slower kernel", file=sys.stderr)
+        print("demo: compare did not flag the slow kernel", file=sys.stderr)
         return 1
 
     step(5, "asv publish: the site")

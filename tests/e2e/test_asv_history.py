@@ -1,7 +1,7 @@
 """Real asv over a throwaway vLLM-shaped history, on the CPU (the builder's CPU-kernel path).
 
 Four commits of fixture kernels: a base, an unrelated change, one whose kernel does not compile, and
-one whose kernel is about 2x slower. asv builds each through `ropebench build-kernel` (asv's own build
+one whose kernel is fx.SLOW_PASSES times slower. asv builds each through `ropebench build-kernel` (asv's own build
 and install commands from asv.conf.json) and runs the suite through the measurement server. The grid is
 kept small with asv's own selection (-b).
 """
@@ -33,8 +33,7 @@ def _marked(stdout: str, marks=("+", "!")) -> list[str]:
 
 SELECT = [r"rope\.RoPE\.time_rope\('(torch|vllm)', 'neox', 1, 64, 32\)",
           r"accuracy\.RoPEAccuracy\.track_rel_l2_error\('vllm', 'neox', 'float32'\)"]
-# Shared CPUs are noisy; the injected regression is 2x, so 1.5 separates it from noise with room.
-FACTOR = "1.5"
+FACTOR = fx.CPU_FACTOR  # shared CPUs are noisy: see fixture_repo.SLOW_PASSES
 
 
 
@@ -62,8 +61,8 @@ def history(tmp_path_factory):
     kernel.write_text(good.replace("{", "{ this does not compile;", 1))
     broken = _commit(repo, "broken kernel")
     kernel.write_text(good)
-    fx.set_passes(repo, 2)
-    slow = _commit(repo, "slow kernel: every head rotated twice")
+    fx.set_passes(repo, fx.SLOW_PASSES)
+    slow = _commit(repo, f"slow kernel: every head rotated {fx.SLOW_PASSES} times")
 
     derived_conf(ROOT / "asv.conf.json", tmp / "asv.conf.json", repo=str(repo), branches=["main"],
                  env_dir=str(tmp / "env"), results_dir=str(tmp / "results"), html_dir=str(tmp / "html"))

@@ -1,7 +1,7 @@
 """Real asv over a fixture history through the plan, on the CPU kernel.
 
 Five commits: the base kernel, a README edit, an edit of the bindings (outside the kernel's closure),
-the kernel made about 2x slower, another README edit. `ropebench plan --device cpu` over asv's own
+the kernel made fx.SLOW_PASSES times slower, another README edit. `ropebench plan --device cpu` over asv's own
 repository picks the base, the slow kernel and the newest commit; `asv run HASHFILE:` measures exactly
 those; `ropebench sidecar` records versions and build records; `ropebench compare` base->newest regresses
 and names the slow commit, and only it, as the suspect; `ropebench steps` puts the step on the site.
@@ -21,7 +21,7 @@ from tests.era_fixtures import fixture_repo as fx
 pytestmark = pytest.mark.slow
 
 SELECT = [r"rope\.RoPE\.time_rope\('(torch|vllm)', 'neox', 1, 64, 32\)"]
-FACTOR = "1.5"  # the injected regression is 2x; shared CPUs are noisy
+FACTOR = fx.CPU_FACTOR  # shared CPUs are noisy: see fixture_repo.SLOW_PASSES
 
 
 
@@ -42,7 +42,7 @@ def planned(tmp_path_factory):
     bindings = repo / "csrc/libtorch_stable/torch_bindings.cpp"
     bindings.write_text(bindings.read_text() + "\n// another op\n")
     commit("bindings")
-    fx.set_passes(repo, 2)
+    fx.set_passes(repo, fx.SLOW_PASSES)
     commit("slow kernel")
     (repo / "README.md").write_text("more docs\n")
     commit("newest")
