@@ -298,7 +298,7 @@ def test_a_file_cut_off_inside_the_signature_is_no_kernel(tmp_path):
      f"parameter 'key' of rotary_embedding in {KCU} is int64_t, expected a Tensor"),
     ("torch::Tensor& positions, torch::Tensor& query, torch::Tensor& key, bool is_neox",
      f"rotary_embedding in {KCU} lacks parameter(s) head_size, cos_sin_cache"),
-    ("", f"rotary_embedding in {KCU} lacks parameter(s) positions, query, key, head_size, cos_sin_cache"),
+    ("\n    ", f"rotary_embedding in {KCU} lacks parameter(s) positions, query, key, head_size, cos_sin_cache"),
     (SIG + ", bool is_neox", f"rotary_embedding in {KCU} repeats a parameter name"),
     (SIG.replace("torch::Tensor& positions", "torch::stable::Tensor& positions"),
      f"rotary_embedding in {KCU} mixes torch::Tensor and torch::stable::Tensor"),
