@@ -125,7 +125,8 @@ class CheckoutTree:
         self.root = Path(root)
 
     def _path(self, rel: str) -> Path | None:
-        if rel.startswith("../") or rel == ".." or posixpath.isabs(rel):
+        # normpath first: "csrc/../../x" leaves the top as surely as "../x"; "" is an absolute path's first part
+        if posixpath.normpath(rel).split("/")[0] in ("..", ""):
             return None
         return self.root / rel
 
@@ -183,13 +184,13 @@ _COMMENT_OR_STRING = re.compile(r'//[^\n]*|/\*.*?\*/|"(?:\\.|[^"\\\n])*"|\'(?:\\
 
 
 def strip_comments(text: str) -> str:
-    """C/C++ text with comments blanked (newlines kept); string literals are left as they are."""
+    """C/C++ text with each comment replaced by one space, as the preprocessor does (so a ``#include``
+    after a comment that began behind code on an earlier line is no directive); string literals are
+    left as they are."""
 
     def repl(m):
         s = m.group(0)
-        if s.startswith(("//", "/*")):
-            return " " + "\n" * s.count("\n")
-        return s
+        return " " if s.startswith(("//", "/*")) else s
 
     return _COMMENT_OR_STRING.sub(repl, text)
 
@@ -223,15 +224,15 @@ def find_host_definition(text: str) -> tuple[str, str] | None:
     """(function name, parameter text) of the first host *definition* (a body follows), or None."""
     code = strip_comments(text)
     for m in _HOST_DEF.finditer(code):
-        depth, i = 1, m.end()
-        while i < len(code) and depth:
-            depth += {"(": 1, ")": -1}.get(code[i], 0)
-            i += 1
-        if depth:
-            return None
-        rest = code[i:].lstrip()
-        if rest.startswith("{"):  # a definition; ";" would be a declaration
-            return m.group(1), code[m.end(): i - 1]
+        depth = 1
+        for close in range(m.end(), len(code)):  # find the ")" that closes the parameter list
+            depth += {"(": 1, ")": -1}.get(code[close], 0)
+            if not depth:
+                break
+        else:
+            return None  # the text ends inside the parameter list
+        if code[close + 1:].lstrip().startswith("{"):  # a definition; ";" would be a declaration
+            return m.group(1), code[m.end(): close]
     return None
 
 
@@ -298,7 +299,7 @@ def include_closure(tree: Tree, kernel: str) -> tuple[str, ...]:
     file, then under csrc/. One that resolves nowhere in the tree (a torch header written with
     quotes, a ROCm-only branch's file, a path leaving the tree) is not a vLLM file and is left out.
     """
-    seen: set[str] = set()
+    seen = {kernel}
     todo = [kernel]
     while todo:
         rel = todo.pop()
@@ -307,11 +308,11 @@ def include_closure(tree: Tree, kernel: str) -> tuple[str, ...]:
             for base in (here, *INCLUDE_ROOTS):
                 cand = posixpath.normpath(posixpath.join(base, inc))
                 if tree.is_file(cand):
-                    if cand not in seen and cand != kernel:
+                    if cand not in seen:
                         seen.add(cand)
                         todo.append(cand)
                     break
-    return tuple(sorted(seen))
+    return tuple(sorted(seen - {kernel}))
 
 
 def read_tree(tree: Tree, device: str = "cuda", root: Path | None = None, where: str = "the tree") -> KernelSource:
