@@ -213,6 +213,8 @@ RATE_GBPS = 3000.0  # the fake device's copy engine: bytes read + written per se
 
 class Buffer:
     def __init__(self, dev, numel, dtype, device):
+        if not isinstance(numel, int):  # as torch.empty: a size is an int
+            raise TypeError(f"empty(): size must be an int, not {numel!r}")
         self.dev, self.n, self.dtype, self.device = dev, numel, dtype, device
         self.nbytes = numel * torch.tensor([], dtype=dtype).element_size()
 
