@@ -122,7 +122,7 @@ def copy_gbps(nbytes: int, seconds: float) -> float:
     return 2 * nbytes / seconds / 1e9
 
 
-def capture_graph(calls, laps: int = 1):
+def capture_graph(calls, laps: int):
     """One CUDA graph holding the R calls in order, ``laps`` times over; replayed as one unit. Going
     round the sets again keeps each set's reuse distance, so the inputs stay as cold as with one lap."""
     import torch

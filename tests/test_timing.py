@@ -1,9 +1,12 @@
 """Timer logic that runs anywhere: L2 rotation sizing, statistics, the CPU timer."""
 
 import itertools
+import math
 import time
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ropebench import timing
 
@@ -29,6 +32,13 @@ def test_timing_quantiles():
     t = timing.Timing("graph", [float(x) for x in range(1, 101)])
     assert t.median_us == 50.5
     assert abs(t.p20_us - 20.8) < 1e-9 and abs(t.p80_us - 80.2) < 1e-9
+
+
+def test_a_timing_without_samples_has_no_quantiles():
+    """Bug caught: a timing whose samples the guard all dropped crashing the run (numpy raises on an
+    empty percentile) instead of reading as no number (nan, a blank cell)."""
+    t = timing.Timing("graph", [], dropped=100)
+    assert math.isnan(t.median_us) and math.isnan(t.p20_us) and math.isnan(t.p80_us)
 
 
 def test_cpu_timer_times_each_call(monkeypatch):
@@ -62,7 +72,7 @@ def test_thread_clock_counts_work_not_waiting():
 
 
 @pytest.mark.parametrize("one_lap_us,calls", [(96.0, 2), (1.9 * 512, 512), (3.0, 8), (0.5, 1), (5000.0, 2),
-                                              (0.1, 512)])
+                                              (0.1, 512), (0.01, 3), (0.01, 1)])
 def test_laps_make_a_replay_span_the_minimum_within_the_call_cap(one_lap_us, calls):
     laps = timing.laps_for(one_lap_us, calls)
     assert laps >= 1 and laps * calls <= max(timing.MAX_GRAPH_CALLS, calls)
@@ -160,8 +170,8 @@ def test_copy_bandwidth_counts_read_and_write():
     """Bug caught: copy bandwidth counting only the bytes read (half the true figure), or inverted.
 
     Copying 1 GB in 0.5 s reads 1 GB and writes 1 GB: 2 GB / 0.5 s = 4 GB/s."""
-    assert timing.copy_gbps(10**9, 0.5) == pytest.approx(4.0)
-    assert timing.copy_gbps(3 * 10**9, 2.0) == pytest.approx(3.0)  # 6 GB in 2 s
+    assert timing.copy_gbps(10**9, 0.5) == pytest.approx(4.0, rel=1e-12)
+    assert timing.copy_gbps(3 * 10**9, 2.0) == pytest.approx(3.0, rel=1e-12)  # 6 GB in 2 s
 
 
 def test_cpu_copy_probe_uses_read_plus_write(monkeypatch):
@@ -199,3 +209,78 @@ def test_the_guard_sees_every_samples_clock(timer):
     assert (t.method, len(t.samples_us), t.dropped, t.clock_mhz, t.cold_l2, t.sets) == (timer, 8, 2, 1980.0,
                                                                                         False, 2)
     assert t.flags == ["shared GPU: other processes 4242"]
+
+
+def test_a_lap_long_enough_is_captured_once():
+    """Bug caught: the graph captured again (a second capture's time and memory) when one lap already
+    spans MIN_REPLAY_US. 2 sets of 300 µs: one lap is 600 µs, so the one-lap graph is timed as it is."""
+    gpu = FakeGPU(call_us=300.0)
+    t = timing.time_graph([None] * 2, samples=3, gpu=gpu)
+    assert gpu.captured == [1]
+    assert t.median_us == pytest.approx(300.0, rel=1e-12)
+
+
+def test_two_laps_are_captured_as_two_laps():
+    """Bug caught: the one-lap graph kept while the division assumes two laps (every call reads half its
+    time). 2 sets of 150 µs: one lap is 300 µs, two laps make 600 µs."""
+    gpu = FakeGPU(call_us=150.0)
+    t = timing.time_graph([None] * 2, samples=3, gpu=gpu)
+    assert gpu.captured == [1, 2]
+    assert t.median_us == pytest.approx(150.0, rel=1e-12)
+
+
+@given(set_bytes=st.integers(1, 1 << 33), l2=st.integers(1, 1 << 28), max_sets=st.integers(2, 1024),
+       max_bytes=st.integers(1, 1 << 34))
+def test_rotation_is_the_fewest_cold_sets_unless_a_cap_stops_it(set_bytes, l2, max_sets, max_bytes):
+    """Bugs caught: R sized with a margin or a shortfall, a cap ignored or applied with float division,
+    the cold flag claimed where the caps cut R short. Cold means at least 2 x L2 of other sets between two
+    uses of one set: R is the least such count; where a cap (sets, or their bytes) stops R first, R sits
+    at that cap and cold is False. Never fewer than 2 sets."""
+    sets, cold = timing.rotating_sets(set_bytes, l2, max_sets, max_bytes)
+    assert isinstance(sets, int) and sets >= 2
+    assert sets <= max_sets and (sets * set_bytes <= max_bytes or sets == 2)
+    others = (sets - 1) * set_bytes
+    assert cold == (others >= 2 * l2)
+    if cold:
+        assert sets == 2 or others - set_bytes < 2 * l2  # one set fewer would not be cold
+    else:
+        assert sets == max_sets or (sets + 1) * set_bytes > max_bytes  # one set more breaks a cap
+
+
+def test_tiny_sets_rotate_until_twice_the_l2_lies_between():
+    """Bug caught: the byte-sized edge of the sizing (sets of 1 byte) rounded as if sets were 2 bytes.
+    A 100-byte L2 and 1-byte sets: 201 sets (200 bytes of others between two uses); with room for only
+    10 bytes of sets, 10 sets, not cold."""
+    assert timing.rotating_sets(1, 100) == (201, True)
+    assert timing.rotating_sets(1, 100, max_bytes=10) == (10, False)
+    assert timing.rotating_sets(3 << 30, 4 << 30, max_bytes=8 << 30) == (2, False)  # room for two sets
+
+
+def test_cpu_timer_stops_once_its_time_box_is_spent(monkeypatch):
+    """Bug caught: the CPU timer running past its time box (a slow point would take samples x its time).
+    Each call takes 0.25 s of a fake clock; the default box of 2 s holds 8 calls: the 8th ends at 2.0 s
+    exactly, and no call starts at or after the deadline."""
+    now = [0.0]
+
+    def slow():
+        now[0] += 0.25
+
+    monkeypatch.setitem(timing.CPU_CLOCKS, "wall", lambda: now[0])
+    monkeypatch.setattr(timing.time, "perf_counter", lambda: now[0])
+    t = timing.time_cpu([slow])
+    assert len(t.samples_us) == 8 and t.samples_us == pytest.approx([250_000.0] * 8)
+
+
+def test_cpu_timer_goes_round_the_sets_in_order(monkeypatch):
+    """Bug caught: the CPU timer going round the sets backwards or skipping some: with 3 sets of 1, 2 and
+    3 ms the samples read 1, 2, 3, 1, 2, 3 ms."""
+    now = [0.0]
+
+    def call(seconds):
+        def run():
+            now[0] += seconds
+        return run
+
+    monkeypatch.setitem(timing.CPU_CLOCKS, "wall", lambda: now[0])
+    t = timing.time_cpu([call(0.001), call(0.002), call(0.003)], samples=6, max_seconds=5)
+    assert t.samples_us == pytest.approx([1000.0, 2000.0, 3000.0] * 2)
