@@ -339,7 +339,23 @@ def test_only_asvs_files_are_merged(tmp_path):
     """Bugs caught: a hidden folder (.git of the results branch) or a stray file (notes, html) merged as
     results, or a machine folder's files listed in an unstable order."""
     root = _tree(tmp_path, {"benchmarks.json": {"version": 2}, "box/b.json": "{}", "box/a.sidecar": "{}",
-                            "box/a.json": "{}", "box/notes.txt": "", ".git/x/y.json": "{}",
+                            "box/a.json": "{}", "box/notes.txt": "", ".git/y.json": "{}",
                             ".hidden/machine.json": "{}", "README.json": "{}"})
     assert [str(p) for p in mergemod.result_files(root)] == [
         "benchmarks.json", "box/machine.json", "box/a.json", "box/a.sidecar", "box/b.json"]
+
+
+def test_a_file_that_differs_only_in_layout_counts_as_identical(tmp_path):
+    """Bug caught: a machine.json that says the same in another layout (a hand-written one against asv's
+    own) counted as merged, or the merge's summary names a count that does not exist."""
+    import json
+
+    from asv.util import write_json
+
+    dest, src = tmp_path / "dest" / "machine.json", tmp_path / "src" / "machine.json"
+    dest.parent.mkdir()
+    dest.write_text(json.dumps({"version": 1, "machine": "box", "cpu": "x"}))
+    write_json(str(src), {"machine": "box", "cpu": "x"}, api_version=1)  # as asv writes it
+    assert dest.read_bytes() != src.read_bytes()
+    assert mergemod.merge_file(dest, src) == "same"
+    assert dest.read_bytes() == src.read_bytes()
