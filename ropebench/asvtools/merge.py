@@ -34,7 +34,6 @@ from pathlib import Path
 from ropebench.asvtools.sidecar import SUFFIX as SIDECAR
 from ropebench.errors import RopeBenchError
 
-RESULT_API = 2  # asv.results.Results.api_version
 BENCHMARKS_API = 2  # asv.benchmarks.Benchmarks.api_version
 MACHINE_API = 1  # asv.machine.Machine.api_version
 # asv.results.Results.save's column order.
@@ -135,20 +134,21 @@ def merge_result_data(a: dict, b: dict) -> dict:
             merged[name] = rows_b[name]
         else:
             merged[name] = merge_rows(rows_a[name], rows_b[name])
-    out = dict(b)
-    out["result_columns"] = COLUMNS
-    out["results"] = {}
+    results = {}
     for name, row in merged.items():
         values = [row.get(c) for c in COLUMNS]
         while values and values[-1] is None:  # as asv's save: trailing nulls dropped
             values.pop()
-        out["results"][name] = values
-    out["durations"] = {**(a.get("durations") or {}), **(b.get("durations") or {})}
-    return out
+        results[name] = values
+    durations = {**(a.get("durations") or {}), **(b.get("durations") or {})}
+    return {**b, "result_columns": COLUMNS, "results": results, "durations": durations}
 
 
 def merge_file(dest: Path, src: Path) -> str:
-    """Merge one asv JSON file into dest (both checked by check_file); returns 'added', 'merged' or 'same'."""
+    """Merge one asv JSON file into dest; returns 'added', 'merged' or 'same'.
+
+    Both files have passed check_file, so their asv api versions are known to be right: they are read
+    as plain JSON, and the incoming file's version is written back."""
     from asv.util import load_json, write_json
 
     name = src.name
@@ -163,18 +163,17 @@ def merge_file(dest: Path, src: Path) -> str:
         dest.write_text(json.dumps(merged, indent=1, sort_keys=True) + "\n")
     elif name in ("benchmarks.json", "machine.json"):
         # The incoming suite or machine description wins key by key; benchmarks it lacks stay.
-        api = BENCHMARKS_API if name == "benchmarks.json" else MACHINE_API
-        write_json(str(dest), {**load_json(str(dest), api), **load_json(str(src), api)}, api)
+        write_json(str(dest), {**load_json(str(dest)), **load_json(str(src))})
     else:
-        merged = merge_result_data(load_json(str(dest), RESULT_API), load_json(str(src), RESULT_API))
-        write_json(str(dest), merged, RESULT_API, compact=True)  # as asv's Results.save
+        merged = merge_result_data(load_json(str(dest)), load_json(str(src)))
+        write_json(str(dest), merged, compact=True)  # as asv's Results.save
     return "merged" if dest.read_bytes() != src.read_bytes() else "same"
 
 
 def result_files(root: Path):
-    """asv's files under a results folder, as paths relative to it."""
-    if (root / "benchmarks.json").is_file():
-        yield Path("benchmarks.json")
+    """asv's files under a results folder, as paths relative to it, in the order a merge writes them:
+    each machine folder's machine.json before its results, so a folder is never without one, and
+    benchmarks.json last, so a reader never sees a suite description ahead of the results."""
     for machine in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
         # Also a folder whose machine.json stayed behind: its results must not be dropped.
         if (machine / "machine.json").is_file():
@@ -182,6 +181,8 @@ def result_files(root: Path):
         for f in sorted([*machine.glob("*.json"), *machine.glob("*" + SIDECAR)]):
             if f.name != "machine.json":
                 yield f.relative_to(root)
+    if (root / "benchmarks.json").is_file():
+        yield Path("benchmarks.json")
 
 
 def merge_trees(dest, sources) -> dict:
@@ -203,9 +204,6 @@ def merge_trees(dest, sources) -> dict:
         if (dest / rel).exists():
             check_file(dest / rel)
     for src, files in checked:
-        # machine.json first, so a machine folder is never without one; benchmarks.json last, so a
-        # reader never sees a suite description ahead of the results.
-        files = sorted(files, key=lambda p: (p.name == "benchmarks.json", p.name != "machine.json"))
-        for rel in files:
+        for rel in files:  # in result_files' order: machine.json first, benchmarks.json last
             counts[merge_file(dest / rel, src / rel)] += 1
     return counts

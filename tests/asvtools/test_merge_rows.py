@@ -221,12 +221,16 @@ def test_a_merged_file_is_written_in_asvs_layout_with_the_incoming_header():
                                                                                   "params", "result"],
          "results": {"only_a": [100, "v9", [], [1.0]]}}
     b = _file({"both": row([2.0], 200)}, commit="c", env="e", durations={"<build>": 9})
+    b["result_columns"], b["results"]["both"] = b["result_columns"][::-1], b["results"]["both"][::-1]
     a["results"]["both"] = [50, "v1", [["0"]], [1.0]]
     a["durations"] = {"<build>": 3, "<setup_cache a>": 1}
     b["python"] = "3.11"
     out = merge_result_data(a, b)
     assert out["python"] == "3.11" and out["result_columns"] == mergemod.COLUMNS
     assert out["results"]["only_a"] == [[1.0], [], "v9", 100]
+    # b's row read in b's own (reversed) order, merged per parameter, written in asv's.
+    assert out["results"]["both"] == [[2.0], [["0"]], "v1", 200, 1.0, ["a200"], None, None, None, [1], [10],
+                                      [[200, 0]]]
     assert out["durations"] == {"<build>": 9, "<setup_cache a>": 1}
     assert merge_result_data({"commit_hash": "c"}, {"commit_hash": "c"})["durations"] == {}
 
@@ -342,7 +346,7 @@ def test_only_asvs_files_are_merged(tmp_path):
                             "box/a.json": "{}", "box/notes.txt": "", ".git/y.json": "{}",
                             ".hidden/machine.json": "{}", "README.json": "{}"})
     assert [str(p) for p in mergemod.result_files(root)] == [
-        "benchmarks.json", "box/machine.json", "box/a.json", "box/a.sidecar", "box/b.json"]
+        "box/machine.json", "box/a.json", "box/a.sidecar", "box/b.json", "benchmarks.json"]
 
 
 def test_a_file_that_differs_only_in_layout_counts_as_identical(tmp_path):
