@@ -16,10 +16,11 @@ So a measured result is never dropped unless a later run of the same benchmark m
 The work is on the raw JSON, with asv's loader and writer, so nothing is reformatted or truncated.
 Sidecars (``<stem>.sidecar``, see sidecar.py) travel with their results; sections merge, incoming wins.
 
-Every source file is checked with asv's own loaders (``Results.load`` for result files) before
-anything is written: one corrupt file refuses the whole merge, so half a merge never happens. A
-machine folder is merged whether or not it carries ``machine.json`` (a collect step may leave an
-unchanged one behind), as long as the destination or another source has one for it.
+Every source file, and every file of the destination that a source also has, is checked with asv's
+own loaders (``Results.load`` for result files) before anything is written: one corrupt file refuses
+the whole merge, so half a merge never happens. A machine folder is merged whether or not it carries
+``machine.json`` (a collect step may leave an unchanged one behind), as long as the destination or
+another source has one for it.
 """
 
 from __future__ import annotations
@@ -33,22 +34,12 @@ from pathlib import Path
 from ropebench.asvtools.sidecar import SUFFIX as SIDECAR
 from ropebench.errors import RopeBenchError
 
-RESULT_API = 2  # asv.results.Results.api_version
 BENCHMARKS_API = 2  # asv.benchmarks.Benchmarks.api_version
 MACHINE_API = 1  # asv.machine.Machine.api_version
 # asv.results.Results.save's column order.
 COLUMNS = ["result", "params", "version", "started_at", "duration", "stats_ci_99_a", "stats_ci_99_b",
            "stats_q_25", "stats_q_75", "stats_number", "stats_repeat", "samples", "profile"]
 PER_PARAM = {"result", "samples"} | {c for c in COLUMNS if c.startswith("stats_")}
-
-
-def _load(path: Path, api_version):
-    from asv.util import UserError, load_json
-
-    try:
-        return load_json(str(path), api_version=api_version)
-    except (UserError, OSError, ValueError) as exc:
-        raise RopeBenchError(f"unreadable asv file {path}: {str(exc).splitlines()[0]}") from None
 
 
 def check_file(path: Path) -> None:
@@ -67,7 +58,7 @@ def check_file(path: Path) -> None:
                 raise ValueError("not a JSON object")
         else:
             Results.load(str(path))
-    except (UserError, OSError, ValueError, KeyError, TypeError, IndexError) as exc:
+    except (UserError, OSError, ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         reason = reason.replace(f"Error loading results file '{path}': ", "")  # asv names the file too
         raise RopeBenchError(f"corrupt asv file {path}, nothing done: {reason}") from None
@@ -87,15 +78,6 @@ def check_tree(root, have_machine=()) -> list[Path]:
             raise RopeBenchError(f"machine folder {root / folder} has results but no machine.json "
                                  "(asv would skip it), and no other folder gives one: nothing merged")
     return files
-
-
-def _write(path: Path, data, api_version, compact=False) -> None:
-    from asv.util import write_json
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    data = dict(data)
-    data.pop("version", None)  # write_json adds it
-    write_json(str(path), data, api_version=api_version, compact=compact)
 
 
 def _rows(d: dict) -> dict:
@@ -118,11 +100,11 @@ def _later(a: dict, b: dict) -> bool:
 
 def merge_rows(a: dict, b: dict) -> dict:
     """One benchmark's row from two runs; b is the incoming one."""
-    if a.get("params") != b.get("params") or a.get("version") != b.get("version"):
-        return dict(b) if _later(a, b) else dict(a)
-    n = math.prod(len(p) for p in (a.get("params") or []))
-    out = dict(b) if _later(a, b) else dict(a)
     later_is_b = _later(a, b)
+    out = dict(b) if later_is_b else dict(a)  # its whole-row columns, started_at included
+    if a.get("params") != b.get("params") or a.get("version") != b.get("version"):
+        return out
+    n = math.prod(len(p) for p in (a.get("params") or []))
     for col in PER_PARAM:
         out[col] = []
     ra, rb = a.get("result") or [None] * n, b.get("result") or [None] * n
@@ -135,7 +117,6 @@ def merge_rows(a: dict, b: dict) -> dict:
     for col in PER_PARAM:
         if all(v is None for v in out[col]):
             out[col] = None  # asv writes an all-None column as null
-    out["started_at"] = max(a.get("started_at") or 0, b.get("started_at") or 0) or None
     return out
 
 
@@ -153,20 +134,23 @@ def merge_result_data(a: dict, b: dict) -> dict:
             merged[name] = rows_b[name]
         else:
             merged[name] = merge_rows(rows_a[name], rows_b[name])
-    out = dict(b)
-    out["result_columns"] = COLUMNS
-    out["results"] = {}
+    results = {}
     for name, row in merged.items():
         values = [row.get(c) for c in COLUMNS]
         while values and values[-1] is None:  # as asv's save: trailing nulls dropped
             values.pop()
-        out["results"][name] = values
-    out["durations"] = {**(a.get("durations") or {}), **(b.get("durations") or {})}
-    return out
+        results[name] = values
+    durations = {**(a.get("durations") or {}), **(b.get("durations") or {})}
+    return {**b, "result_columns": COLUMNS, "results": results, "durations": durations}
 
 
 def merge_file(dest: Path, src: Path) -> str:
-    """Merge one asv JSON file into dest; returns 'added', 'merged' or 'same'."""
+    """Merge one asv JSON file into dest; returns 'added', 'merged' or 'same'.
+
+    Both files have passed check_file, so their asv api versions are known to be right: they are read
+    as plain JSON, and the incoming file's version is written back."""
+    from asv.util import load_json, write_json
+
     name = src.name
     if not dest.exists():
         dest.parent.mkdir(parents=True, exist_ok=True)
@@ -177,22 +161,19 @@ def merge_file(dest: Path, src: Path) -> str:
     if src.suffix == SIDECAR:
         merged = {**json.loads(dest.read_text()), **json.loads(src.read_text())}
         dest.write_text(json.dumps(merged, indent=1, sort_keys=True) + "\n")
-    elif name == "benchmarks.json":
-        a, b = _load(dest, BENCHMARKS_API), _load(src, BENCHMARKS_API)
-        merged = {**a, **b}  # the incoming suite description wins; benchmarks it lacks stay
-        _write(dest, merged, BENCHMARKS_API)
-    elif name == "machine.json":
-        _write(dest, {**_load(dest, MACHINE_API), **_load(src, MACHINE_API)}, MACHINE_API)
+    elif name in ("benchmarks.json", "machine.json"):
+        # The incoming suite or machine description wins key by key; benchmarks it lacks stay.
+        write_json(str(dest), {**load_json(str(dest)), **load_json(str(src))})
     else:
-        merged = merge_result_data(_load(dest, RESULT_API), _load(src, RESULT_API))
-        _write(dest, merged, RESULT_API, compact=True)
+        merged = merge_result_data(load_json(str(dest)), load_json(str(src)))
+        write_json(str(dest), merged, compact=True)  # as asv's Results.save
     return "merged" if dest.read_bytes() != src.read_bytes() else "same"
 
 
 def result_files(root: Path):
-    """asv's files under a results folder, as paths relative to it."""
-    if (root / "benchmarks.json").is_file():
-        yield Path("benchmarks.json")
+    """asv's files under a results folder, as paths relative to it, in the order a merge writes them:
+    each machine folder's machine.json before its results, so a folder is never without one, and
+    benchmarks.json last, so a reader never sees a suite description ahead of the results."""
     for machine in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
         # Also a folder whose machine.json stayed behind: its results must not be dropped.
         if (machine / "machine.json").is_file():
@@ -200,6 +181,8 @@ def result_files(root: Path):
         for f in sorted([*machine.glob("*.json"), *machine.glob("*" + SIDECAR)]):
             if f.name != "machine.json":
                 yield f.relative_to(root)
+    if (root / "benchmarks.json").is_file():
+        yield Path("benchmarks.json")
 
 
 def merge_trees(dest, sources) -> dict:
@@ -212,14 +195,15 @@ def merge_trees(dest, sources) -> dict:
     for src in sources:
         if not src.is_dir():
             raise RopeBenchError(f"results folder {src} does not exist")
-    sources = [s for s in sources if not (dest.exists() and s.resolve() == dest.resolve())]
-    have_machine = {p.parent.name for root in [dest, *sources] if root.is_dir() for p in root.glob("*/machine.json")}
+    sources = [s for s in sources if s.resolve() != dest.resolve()]
+    have_machine = {p.parent.name for root in [dest, *sources] for p in root.glob("*/machine.json")}
     # Every source is checked before anything is written: a corrupt file refuses the whole merge.
     checked = [(src, check_tree(src, have_machine)) for src in sources]
+    # So is every file of dest that a source also has, since the merge reads it too.
+    for rel in sorted({rel for _, files in checked for rel in files}):
+        if (dest / rel).exists():
+            check_file(dest / rel)
     for src, files in checked:
-        # machine.json first, so a machine folder is never without one; benchmarks.json last, so a
-        # reader never sees a suite description ahead of the results.
-        files = sorted(files, key=lambda p: (p.name == "benchmarks.json", p.name != "machine.json"))
-        for rel in files:
+        for rel in files:  # in result_files' order: machine.json first, benchmarks.json last
             counts[merge_file(dest / rel, src / rel)] += 1
     return counts
