@@ -60,6 +60,7 @@ def compare(workload: Workload, before, after, reference) -> Check:
     import torch
 
     d, rot = workload.head_size, workload.rotary_dim
+    first, second = pair_indices(rot, workload.is_neox)  # CPU indices index a tensor on any device
     err_sq = ref_sq = max_abs = 0.0
     bad = changed = 0
     for x0, x1, r in zip(before, after, reference):
@@ -67,9 +68,8 @@ def compare(workload: Workload, before, after, reference) -> Check:
             continue
         n = x0.numel() // d
         x0, x1, r = x0.reshape(n, d), x1.reshape(n, d), r.reshape(n, d)
-        first, second = (i.to(x0.device) for i in pair_indices(rot, workload.is_neox))
-        if rot < d:  # pass-through: identical bits
-            changed += int((_bits(x0[:, rot:]) != _bits(x1[:, rot:])).sum())
+        # pass-through: identical bits (none when rot == d)
+        changed += int((_bits(x0[:, rot:]) != _bits(x1[:, rot:])).sum())
         diff = (x1[:, :rot].double() - r[:, :rot]).abs()
         err_sq += float((diff**2).sum())
         ref_sq += float((r[:, :rot] ** 2).sum())

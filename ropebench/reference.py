@@ -26,13 +26,15 @@ def rope_reference(positions, query, key, head_size: int, cos_sin_cache, is_neox
     """
     import torch
 
-    device = query.device
-    cache = cos_sin_cache.detach().to(device, torch.float64)
-    rot = cache.shape[-1]
-    pos = positions.detach().to(device).reshape(-1)
+    # The cache keeps its dtype: a * cos with float64 a promotes a float32/16 cache exactly, so every product is
+    # the float64 one. Index tensors may stay on the CPU (torch indexes a tensor on any device with them), but
+    # positions come to query's device, for a CPU query given positions on a GPU.
+    cache = cos_sin_cache.detach().to(query.device)
+    _, rot = cache.shape
+    pos = positions.detach().to(query.device).reshape(-1)
     cos = cache[pos, : rot // 2][:, None, :]  # [T, 1, rot/2], broadcast over heads
     sin = cache[pos, rot // 2 :][:, None, :]
-    first, second = (i.to(device) for i in pair_indices(rot, is_neox))
+    first, second = pair_indices(rot, is_neox)
 
     def rotate(x):
         if x is None:

@@ -88,7 +88,7 @@ class Result:
             "samples": len(k.samples_us) if k else "",
             "eager_median_us": _fmt(e and e.median_us), "eager_p20_us": _fmt(e and e.p20_us),
             "eager_p80_us": _fmt(e and e.p80_us),
-            "speedup_vs_torch": _fmt(self.speedup_vs_torch, ".3f"),
+            "speedup_vs_torch": _fmt(self.speedup_vs_torch),
             "floor_us": _fmt(self.floor_us), "floor_bytes": w.floor_bytes(), "gbps": _fmt(self.gbps, ".1f"),
             "pct_of_floor": _fmt(self.pct_of_floor, ".1f"),
             "traffic_bytes": self.traffic_bytes or "", "traffic_gbps": _fmt(self.traffic_gbps, ".1f"),

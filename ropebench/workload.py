@@ -155,7 +155,7 @@ class Workload:
         dev = torch.device(self.device)
         gen = torch.Generator(device=dev).manual_seed(self.seed + 1_000_003 * seed_offset)
         shape = [self.num_tokens] if self.flat_positions else [self.batch_size, self.seq_len]
-        positions = torch.randint(0, self.max_position, shape, generator=gen, dtype=torch.int64, device=dev)
+        positions = torch.randint(self.max_position, shape, generator=gen, device=dev)  # int64 in [0, max_position)
         query = torch.randn(shape + [self.num_heads * self.head_size], generator=gen, device=dev,
                             dtype=self.torch_dtype)
         key = torch.randn(shape + [self.num_kv_heads * self.head_size], generator=gen, device=dev,
@@ -186,8 +186,8 @@ def cos_sin_cache(max_position: int, rotary_dim: int, base: float = 10000.0):
     import torch
 
     inv_freq = 1.0 / (base ** (torch.arange(0, rotary_dim, 2, dtype=torch.float64) / rotary_dim))
-    angles = torch.arange(max_position, dtype=torch.float64)[:, None] * inv_freq[None, :]
-    return torch.cat((angles.cos(), angles.sin()), dim=-1)
+    angles = torch.arange(max_position)[:, None] * inv_freq[None, :]  # int64 x float64: exact float64
+    return torch.cat((angles.cos(), angles.sin()), dim=1)
 
 
 def normalize_device(device: str) -> str:

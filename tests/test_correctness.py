@@ -197,3 +197,40 @@ def test_each_failed_check_is_one_clause_of_the_detail():
     l2, elements = check.detail.split("; ")
     assert l2.startswith("rel L2 5.00e-01 > ") and elements == f"{check.bad_rotated} rotated elements off"
     assert check.bad_rotated > 0 and not check.ok
+
+
+def test_a_missing_tensor_is_skipped_wherever_it_sits():
+    """Bug caught: the loop stopping at the first missing tensor (break for continue): every tensor after it
+    would go unchecked. A missing query ahead of a wrong key: the key is still checked."""
+    from ropebench.correctness import compare
+
+    k0 = torch.ones(GATE.num_tokens, GATE.num_kv_heads * GATE.head_size, dtype=torch.float64)
+    k1 = k0.clone()
+    k1[0, 1] += 0.5
+    check = compare(GATE, (None, k0), (None, k1), (None, k0.clone()))
+    assert not check.ok and check.bad_rotated == 1
+
+
+def test_an_error_exactly_at_the_element_bound_passes():
+    """Bug caught: the elementwise bound made exclusive: "within 8 ulps" admits an error of exactly 8 ulps.
+    Inputs of 1.0 (pair magnitude 2) and a reference equal to them (position 0 does not turn): the bf16 bound
+    is 8 x 2^-8 x 2 = 0.0625, and 1.0 + 0.0625 is exact, so one element is off by exactly the bound."""
+    from ropebench.correctness import compare
+
+    x0 = torch.ones(GATE.num_tokens, GATE.num_heads * GATE.head_size, dtype=torch.float64)
+    at, past = x0.clone(), x0.clone()
+    at[0, 1] += 0.0625
+    past[0, 1] += 0.0625 + 2.0**-20
+    assert compare(GATE, (x0, None), (at, None), (x0.clone(), None)).bad_rotated == 0
+    assert compare(GATE, (x0, None), (past, None), (x0.clone(), None)).bad_rotated == 1
+
+
+@pytest.mark.parametrize("style", ["neox", "gptj"])
+def test_full_rotary_has_no_pass_through_and_still_checks_every_element(style):
+    """Bug caught: a rotary_dim == head_size workload (no pass-through columns) mishandled: the empty
+    pass-through slice must count 0 changed, and the last rotated column must still be checked."""
+    w = GATE.replace(rotary_dim=GATE.head_size, style=style)
+    right = _gate_case(w, lambda q, k: None)
+    assert right.ok and right.changed_passthrough == 0
+    wrong = _gate_case(w, lambda q, k: q[0, 0].__setitem__(w.head_size - 1, q[0, 0, -1] + 0.5))
+    assert not wrong.ok and wrong.bad_rotated == 1 and wrong.changed_passthrough == 0

@@ -20,6 +20,9 @@ from ropebench.workload import Workload, check_device, cos_sin_cache, seed_grid
     (dict(seq_len=0), "seq_len must be a positive integer"),
     (dict(style="llama"), "unknown RoPE style"),
     (dict(device="tpu"), "unknown device"),
+    (dict(device="gpu:10"), "unknown device 'gpu:10'"),  # a digit in the index's place is not enough
+    (dict(device="cuda:"), "unknown device"),
+    (dict(device="cuda:x"), "unknown device"),
     (dict(dtype="int8"), "choose one of bfloat16, float16, float32$"),
     (dict(batch_size=2.0), "batch_size must be a positive integer, got 2.0"),
     (dict(num_heads=True), "num_heads must be a positive integer, got True"),
