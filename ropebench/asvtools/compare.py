@@ -82,6 +82,12 @@ def _isnan(v) -> bool:
     return isinstance(v, float) and math.isnan(v)
 
 
+def _number(v) -> bool:
+    """A measured value, not MISSING, None (failed) or NaN (skipped). asv keeps what a ``track_`` benchmark
+    returns, so an int stays an int."""
+    return isinstance(v, (int, float)) and not _isnan(v)
+
+
 # ---------------------------------------------------------------- loading (asv's own code)
 
 
@@ -176,14 +182,13 @@ def load_side(results_dir: Path, machine: str, prefix: str, env_names) -> tuple[
             continue
         full = res.commit_hash
         for key in res.get_all_result_keys():
+            # asv gives one entry per parameter combination, None where it has none (a failure, no stats,
+            # no samples), also for a benchmark that failed as a whole.
             params = res.get_result_params(key)
-            n = math.prod(len(p) for p in params)
             values = res.get_result_value(key, params)
-            stats = res.get_result_stats(key, params) or [None] * n
-            samples = res.get_result_samples(key, params) or [None] * n
+            stats = res.get_result_stats(key, params)
+            samples = res.get_result_samples(key, params)
             version = res.benchmark_version.get(key)
-            if values is None:  # the whole benchmark failed (e.g. import error)
-                values = [None] * n
             for combo, v, st, sa in zip(itertools.product(*params), values, stats, samples):
                 rows[(key, combo, res.env_name)] = (v, st, sa, version)
     return full, rows
@@ -208,11 +213,11 @@ def classify(b, h, factor: float) -> tuple[str, str, bool]:
     bv, bst, bsa, bver = b
     if bver is not None and hver is not None and bver != hver:
         return "skipped", "benchmark version changed: not comparable", False
-    if bv is None:
-        return "improved", "fixed (failed on base)", False
     if _isnan(bv) or _isnan(hv):
         side = "base and head" if _isnan(bv) and _isnan(hv) else ("base" if _isnan(bv) else "head")
         return "skipped", f"skipped on {side}", False
+    if bv is None:
+        return "improved", "fixed (failed on base)", False
     # asv's rule, argument for argument as asv compare calls it.
     if _is_result_better(hv, bv, (hst, hsa), (bst, bsa), factor):
         return "improved", "", False
@@ -243,7 +248,7 @@ def compare(results_dir, base: str, head: str, *, machine: str | None = None, fa
     envs = sorted({k[2] for k in itertools.chain(side_b, side_h)})
     cmp = Comparison(base=full_b, head=full_h, machine=machine, envs=envs, factor=factor)
 
-    for key in sorted(set(side_b) | set(side_h), key=lambda k: (k[0], k[2], k[1])):
+    for key in sorted(set(side_b) | set(side_h)):  # (benchmark, parameters, env)
         name, combo, env = key
         b, h = side_b.get(key, MISSING), side_h.get(key, MISSING)
         status, note, insignificant = classify(b, h, factor)
@@ -252,12 +257,10 @@ def compare(results_dir, base: str, head: str, *, machine: str | None = None, fa
         params = ", ".join(f"{n}={v}" for n, v in zip(names, combo))
         bv = b[0] if b is not MISSING else MISSING
         hv = h[0] if h is not MISSING else MISSING
-        ratio = None
-        if isinstance(bv, float) and isinstance(hv, float) and not (_isnan(bv) or _isnan(hv)) and bv != 0:
-            ratio = hv / bv
+        ratio = hv / bv if _number(bv) and _number(hv) and bv != 0 else None
 
         def err(value, side):
-            if side is MISSING or side[1] is None or not isinstance(value, float) or _isnan(value):
+            if not _number(value) or side[1] is None:
                 return None
             return get_err(value, side[1])
 
@@ -316,7 +319,8 @@ def render_markdown(cmp: Comparison) -> str:
         "`~` marks a ratio beyond the factor that is not significant.",
         "",
     ]
-    order = {"regressed": lambda r: -(r.ratio or 0), "improved": lambda r: r.ratio or 0}
+    # Worst regression and best improvement first; no ratio there means a zero base or a fixed failure.
+    order = {"regressed": lambda r: -(r.ratio or math.inf), "improved": lambda r: r.ratio or 0}
     for status in STATUSES:
         rows = cmp.by_status(status)
         if not rows:
