@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import string
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -127,11 +128,9 @@ def load_benchmarks(results_dir: Path) -> dict:
     if not path.is_file():
         return {}
     try:
-        d = load_json(str(path), api_version=Benchmarks.api_version)
+        return load_json(str(path), api_version=Benchmarks.api_version)  # checks, then drops, "version"
     except UserError as exc:
         raise RopeBenchError(f"unreadable {path}: {exc}") from None
-    d.pop("version", None)
-    return d
 
 
 def resolve_commit(name: str, results_dir: Path, machine: str, conf=None) -> str:
@@ -150,7 +149,7 @@ def resolve_commit(name: str, results_dir: Path, machine: str, conf=None) -> str
         found = get_result_hash_from_prefix(str(results_dir), machine, full)
         if found:
             return found
-    hint = "" if full or all(c in "0123456789abcdef" for c in name.lower()) else (
+    hint = "" if full or all(c in string.hexdigits for c in name) else (
         "; names like main~1 resolve only where the repo or asv's clone of it is on disk, else pass a hash")
     raise RopeBenchError(f"no results for commit {name!r} on machine {machine!r} in {results_dir}{hint}")
 

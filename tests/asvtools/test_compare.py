@@ -119,6 +119,9 @@ def test_new_benchmark_and_not_run_on_head(recorded_results):
     assert st[("toy.brand_new", "")] == "new"
     assert st[("toy.track_value", "")] == "skipped"
     assert cmp.exit_code == 0
+    lines = cmpmod.render_markdown(cmp).splitlines()  # the side without a row reads "—", not "failed"
+    assert "| `toy.brand_new` |  | — | 10 | n/a |  |" in lines  # not in benchmarks.json: no unit
+    assert "| `toy.track_value` |  | 10 widgets | — | n/a | not run on head |" in lines
 
 
 def test_several_machines_need_machine(recorded_results, cli_main):
@@ -139,6 +142,9 @@ def test_several_machines_need_machine(recorded_results, cli_main):
     proc = cli_main("compare", h["base"], h["same"], "--results", results, "--machine", "otherbox",
                     "--factor", FACTOR)
     assert proc.returncode == 0, proc.stderr
+    proc = cli_main("compare", h["base"], h["same"], "--results", results, "--machine", "nope")
+    assert proc.stderr.strip().splitlines() == [
+        f"ropebench: error: no results for machine 'nope' in {results} (machines: otherbox, toybox)"]
 
 
 @pytest.mark.parametrize("args, message", [
@@ -271,9 +277,9 @@ def side(samples, version="v1"):
     (side(FAST), side(FAST), ("unchanged", "")),
 ])
 def test_classify_each_case(b, h, expected):
-    """Bugs caught: any case of the table in compare's docstring mapped to another status or note."""
-    status, note, _ = cmpmod.classify(b, h, 1.1)
-    assert (status, note) == expected
+    """Bugs caught: any case of the table in compare's docstring mapped to another status or note, or
+    marked "beyond the factor, not significant" (asv's "~") without being compared at all."""
+    assert cmpmod.classify(b, h, 1.1) == (*expected, False)
 
 
 def test_classify_needs_the_factor_and_significance():
@@ -451,3 +457,44 @@ def test_a_name_the_repo_knows_without_results_says_so_without_the_hint(recorded
 def test_a_side_without_a_row_reads_missing():
     """Bug caught: a Row printed in a failing assertion or a log hiding which side had no row."""
     assert repr(cmpmod.MISSING) == "MISSING"
+
+
+def test_load_benchmarks_gives_the_benchmarks_only(recorded_results, tmp_path):
+    """Bug caught: benchmarks.json's "version" key read as a benchmark by callers that list them all."""
+    results, _ = recorded_results
+    assert sorted(cmpmod.load_benchmarks(results)) == [
+        "toy.Flaky.time_maybe_broken", "toy.Flaky.time_maybe_skipped", "toy.Scaled.time_scaled",
+        "toy.Timing.time_work", "toy.track_value"]
+    assert cmpmod.load_benchmarks(tmp_path) == {}
+
+
+def test_two_envs_are_compared_apart_and_filtered_one_by_one(recorded_results):
+    """Bugs caught: rows of two envs mixed up (one env's base against the other's head), or --env-name
+    stopping at the first results file of another env instead of skipping it."""
+    results, h = recorded_results
+    env = json.loads(result_file(results, h["base"]).read_text())["env_name"]
+    for commit, state in ((h["base"], h["base"]), (h["slow"], h["same"])):  # env "alt": slow is like same
+        d = json.loads(result_file(results, state).read_text())
+        d["env_name"], d["commit_hash"] = "alt", commit
+        (results / MACHINE / f"{commit[:8]}-alt.json").write_text(json.dumps(d))
+    cmp = cmpmod.compare(results, h["base"], h["slow"], factor=1.5)
+    assert cmp.envs == ["alt", env]
+    by_env = {e: {r.status for r in cmp.rows if r.env == e} for e in cmp.envs}
+    assert by_env == {"alt": {"unchanged"}, env: {"regressed", "unchanged"}}
+    assert "| `toy.Timing.time_work [alt]` |  | 3.00±0.04ms | 3.00±0.04ms | 1.00 |  |" in cmpmod.render_markdown(cmp)
+    for only in ("alt", env):
+        cmp = cmpmod.compare(results, h["base"], h["slow"], factor=1.5, env_names=[only])
+        assert (cmp.envs, len(cmp.rows)) == ([only], 6)
+
+
+def test_a_results_file_without_rows_is_no_results(recorded_results):
+    """Bug caught: a commit whose results file holds nothing (asv stopped early) compared as if every
+    benchmark were new or gone, instead of one line saying there is nothing to compare."""
+    results, h = recorded_results
+    path = result_file(results, h["slow"])
+    d = json.loads(path.read_text())
+    d["results"] = {}
+    path.write_text(json.dumps(d))
+    with pytest.raises(cmpmod.RopeBenchError) as exc:
+        cmpmod.compare(results, h["base"], h["slow"])
+    assert str(exc.value) == f"no results for commit '{h['slow']}' on machine 'toybox'"
