@@ -170,12 +170,12 @@ def _rev_parse(name: str, conf) -> str | None:
         return None
 
 
-def load_side(results_dir: Path, machine: str, prefix: str, env_names) -> tuple[str, dict]:
-    """(full hash, {(benchmark, params tuple, env): (value, stats, samples, version)})."""
+def load_side(results_dir: Path, machine: str, name: str, env_names: set, conf=None) -> tuple[str, dict]:
+    """Commit `name`'s results: (full hash, {(benchmark, params tuple, env): (value, stats, samples, version)})."""
     from asv.results import iter_results_for_machine_and_hash
 
     rows = {}
-    full = None
+    prefix = resolve_commit(name, results_dir, machine, conf)
     for res in iter_results_for_machine_and_hash(str(results_dir), machine, prefix):
         if env_names and res.env_name not in env_names:
             continue
@@ -190,6 +190,9 @@ def load_side(results_dir: Path, machine: str, prefix: str, env_names) -> tuple[
             version = res.benchmark_version.get(key)
             for combo, v, st, sa in zip(itertools.product(*params), values, stats, samples):
                 rows[(key, combo, res.env_name)] = (v, st, sa, version)
+    if not rows:
+        extra = f" in env {', '.join(sorted(env_names))}" if env_names else ""
+        raise RopeBenchError(f"no results for commit {name!r} on machine {machine!r}{extra}")
     return full, rows
 
 
@@ -226,9 +229,15 @@ def classify(b, h, factor: float) -> tuple[str, str, bool]:
     return "unchanged", ("beyond factor, not significant" if beyond else ""), beyond
 
 
+def _err(side) -> float | None:
+    """asv's spread of a value (half its interquartile range), where asv kept stats (not for track_)."""
+    from asv_runner.statistics import get_err
+
+    return None if side is MISSING or side[1] is None else get_err(None, side[1])  # 1st argument unused
+
+
 def compare(results_dir, base: str, head: str, *, machine: str | None = None, factor: float = DEFAULT_FACTOR,
             env_names=None, conf=None) -> Comparison:
-    from asv_runner.statistics import get_err
 
     results_dir = Path(results_dir)
     if not results_dir.is_dir():
@@ -237,12 +246,8 @@ def compare(results_dir, base: str, head: str, *, machine: str | None = None, fa
         raise RopeBenchError(f"--factor must be >= 1 (got {factor})")
     machine = pick_machine(results_dir, machine)
     env_names = set(env_names or ())
-    full_b, side_b = load_side(results_dir, machine, resolve_commit(base, results_dir, machine, conf), env_names)
-    full_h, side_h = load_side(results_dir, machine, resolve_commit(head, results_dir, machine, conf), env_names)
-    for name, side in ((base, side_b), (head, side_h)):
-        if not side:
-            extra = f" in env {', '.join(sorted(env_names))}" if env_names else ""
-            raise RopeBenchError(f"no results for commit {name!r} on machine {machine!r}{extra}")
+    full_b, side_b = load_side(results_dir, machine, base, env_names, conf)
+    full_h, side_h = load_side(results_dir, machine, head, env_names, conf)
     benchmarks = load_benchmarks(results_dir)
     envs = sorted({k[2] for k in itertools.chain(side_b, side_h)})
     cmp = Comparison(base=full_b, head=full_h, machine=machine, envs=envs, factor=factor)
@@ -257,14 +262,8 @@ def compare(results_dir, base: str, head: str, *, machine: str | None = None, fa
         bv = b[0] if b is not MISSING else MISSING
         hv = h[0] if h is not MISSING else MISSING
         ratio = hv / bv if _number(bv) and _number(hv) and bv != 0 else None
-
-        def err(value, side):
-            if not _number(value) or side[1] is None:
-                return None
-            return get_err(value, side[1])
-
         cmp.rows.append(Row(benchmark=name, params=params, env=env, status=status, base=bv, head=hv,
-                            base_err=err(bv, b), head_err=err(hv, h), unit=info.get("unit"), ratio=ratio,
+                            base_err=_err(b), head_err=_err(h), unit=info.get("unit"), ratio=ratio,
                             note=note, insignificant=insignificant))
     return cmp
 

@@ -263,6 +263,7 @@ def side(samples, version="v1"):
     (cmpmod.MISSING, (None, None, None, "v1"), ("failed", "new benchmark, failing")),
     ((None, None, None, "v1"), (None, None, None, "v1"), ("failed", "failing on base too")),
     (side(FAST), (None, None, None, "v1"), ("failed", "newly failing")),
+    ((10.0, None, None, "v1"), (None, None, None, "v1"), ("failed", "newly failing")),  # a track_: no stats
     (cmpmod.MISSING, side(FAST), ("new", "")),
     (side(FAST), side(SLOW, "v2"), ("skipped", "benchmark version changed: not comparable")),
     ((None, None, None, "v1"), side(FAST), ("improved", "fixed (failed on base)")),
@@ -498,3 +499,47 @@ def test_a_results_file_without_rows_is_no_results(recorded_results):
     with pytest.raises(cmpmod.RopeBenchError) as exc:
         cmpmod.compare(results, h["base"], h["slow"])
     assert str(exc.value) == f"no results for commit '{h['slow']}' on machine 'toybox'"
+
+
+def test_an_env_on_one_side_only_is_listed_and_its_rows_kept(recorded_results):
+    """Bug caught: the env list (and the env names on rows) built from one side, hiding an env that only base
+    or only head has, e.g. a Python version added or dropped."""
+    results, h = recorded_results
+    for commit, env in ((h["base"], "gone"), (h["slow"], "added")):
+        d = json.loads(result_file(results, commit).read_text())
+        d["env_name"] = env
+        (results / MACHINE / f"{commit[:8]}-{env}.json").write_text(json.dumps(d))
+    cmp = cmpmod.compare(results, h["base"], h["slow"], factor=1.5)
+    assert cmp.envs == ["added", "gone", "toyvenv-py3.11"]
+    assert {r.status for r in cmp.rows if r.env == "gone"} == {"skipped"}  # not run on head
+    assert {r.status for r in cmp.rows if r.env == "added"} == {"new"}
+    assert "| `toy.Timing.time_work [added]` |  | — | 9.00±0.1ms | n/a |  |" in cmpmod.render_markdown(cmp)
+
+
+def test_a_benchmark_with_two_parameters_names_both(recorded_results):
+    """Bug caught: the parameters of a row run together, so n=1 with mode 'x' cannot be told from others."""
+    results, h = recorded_results
+    for commit in (h["base"], h["slow"]):
+        edit_result(results, commit, "toy.Scaled.time_scaled", "params", [["1", "2"], ["'x'"]])
+    bench = json.loads((results / "benchmarks.json").read_text())
+    bench["toy.Scaled.time_scaled"]["param_names"] = ["n", "mode"]
+    (results / "benchmarks.json").write_text(json.dumps(bench))
+    cmp = cmpmod.compare(results, h["base"], h["slow"], factor=1.5)
+    assert [r.params for r in cmp.rows if r.benchmark == "toy.Scaled.time_scaled"] == ["n=1, mode='x'", "n=2, mode='x'"]
+
+
+def test_results_without_samples_fall_back_on_the_confidence_intervals(recorded_results):
+    """asv run without --record-samples keeps stats but no samples: a change is then significant when the 99%
+    CIs do not overlap (asv's fallback). Bugs caught: such rows not compared, or shown without their spread."""
+    results, h = recorded_results
+    for commit in (h["base"], h["slow"]):
+        path = result_file(results, commit)
+        d = json.loads(path.read_text())
+        cut = d["result_columns"].index("samples")
+        d["result_columns"] = d["result_columns"][:cut]
+        d["results"] = {k: v[:cut] for k, v in d["results"].items()}
+        path.write_text(json.dumps(d))
+    cmp = cmpmod.compare(results, h["base"], h["slow"], factor=1.5)
+    row = next(r for r in cmp.rows if r.benchmark == "toy.Timing.time_work")
+    assert (row.status, row.insignificant) == ("regressed", False)
+    assert "| `toy.Timing.time_work` |  | 3.00±0.04ms | 9.00±0.1ms | 3.00 |  |" in cmpmod.render_markdown(cmp)
