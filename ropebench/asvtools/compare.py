@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import string
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -82,6 +83,12 @@ def _isnan(v) -> bool:
     return isinstance(v, float) and math.isnan(v)
 
 
+def _number(v) -> bool:
+    """A measured value, not MISSING, None (failed) or NaN (skipped). asv keeps what a ``track_`` benchmark
+    returns, so an int stays an int."""
+    return isinstance(v, (int, float)) and not _isnan(v)
+
+
 # ---------------------------------------------------------------- loading (asv's own code)
 
 
@@ -121,11 +128,9 @@ def load_benchmarks(results_dir: Path) -> dict:
     if not path.is_file():
         return {}
     try:
-        d = load_json(str(path), api_version=Benchmarks.api_version)
+        return load_json(str(path), api_version=Benchmarks.api_version)  # checks, then drops, "version"
     except UserError as exc:
         raise RopeBenchError(f"unreadable {path}: {exc}") from None
-    d.pop("version", None)
-    return d
 
 
 def resolve_commit(name: str, results_dir: Path, machine: str, conf=None) -> str:
@@ -144,7 +149,7 @@ def resolve_commit(name: str, results_dir: Path, machine: str, conf=None) -> str
         found = get_result_hash_from_prefix(str(results_dir), machine, full)
         if found:
             return found
-    hint = "" if full or all(c in "0123456789abcdef" for c in name.lower()) else (
+    hint = "" if full or all(c in string.hexdigits for c in name) else (
         "; names like main~1 resolve only where the repo or asv's clone of it is on disk, else pass a hash")
     raise RopeBenchError(f"no results for commit {name!r} on machine {machine!r} in {results_dir}{hint}")
 
@@ -165,27 +170,29 @@ def _rev_parse(name: str, conf) -> str | None:
         return None
 
 
-def load_side(results_dir: Path, machine: str, prefix: str, env_names) -> tuple[str, dict]:
-    """(full hash, {(benchmark, params tuple, env): (value, stats, samples, version)})."""
+def load_side(results_dir: Path, machine: str, name: str, env_names: set, conf=None) -> tuple[str, dict]:
+    """Commit `name`'s results: (full hash, {(benchmark, params tuple, env): (value, stats, samples, version)})."""
     from asv.results import iter_results_for_machine_and_hash
 
     rows = {}
-    full = None
+    prefix = resolve_commit(name, results_dir, machine, conf)
     for res in iter_results_for_machine_and_hash(str(results_dir), machine, prefix):
         if env_names and res.env_name not in env_names:
             continue
         full = res.commit_hash
         for key in res.get_all_result_keys():
+            # asv gives one entry per parameter combination, None where it has none (a failure, no stats,
+            # no samples), also for a benchmark that failed as a whole.
             params = res.get_result_params(key)
-            n = math.prod(len(p) for p in params)
             values = res.get_result_value(key, params)
-            stats = res.get_result_stats(key, params) or [None] * n
-            samples = res.get_result_samples(key, params) or [None] * n
+            stats = res.get_result_stats(key, params)
+            samples = res.get_result_samples(key, params)
             version = res.benchmark_version.get(key)
-            if values is None:  # the whole benchmark failed (e.g. import error)
-                values = [None] * n
             for combo, v, st, sa in zip(itertools.product(*params), values, stats, samples):
                 rows[(key, combo, res.env_name)] = (v, st, sa, version)
+    if not rows:
+        extra = f" in env {', '.join(sorted(env_names))}" if env_names else ""
+        raise RopeBenchError(f"no results for commit {name!r} on machine {machine!r}{extra}")
     return full, rows
 
 
@@ -208,11 +215,11 @@ def classify(b, h, factor: float) -> tuple[str, str, bool]:
     bv, bst, bsa, bver = b
     if bver is not None and hver is not None and bver != hver:
         return "skipped", "benchmark version changed: not comparable", False
-    if bv is None:
-        return "improved", "fixed (failed on base)", False
     if _isnan(bv) or _isnan(hv):
         side = "base and head" if _isnan(bv) and _isnan(hv) else ("base" if _isnan(bv) else "head")
         return "skipped", f"skipped on {side}", False
+    if bv is None:
+        return "improved", "fixed (failed on base)", False
     # asv's rule, argument for argument as asv compare calls it.
     if _is_result_better(hv, bv, (hst, hsa), (bst, bsa), factor):
         return "improved", "", False
@@ -222,9 +229,15 @@ def classify(b, h, factor: float) -> tuple[str, str, bool]:
     return "unchanged", ("beyond factor, not significant" if beyond else ""), beyond
 
 
+def _err(side) -> float | None:
+    """asv's spread of a value (half its interquartile range), where asv kept stats (not for track_)."""
+    from asv_runner.statistics import get_err
+
+    return None if side is MISSING or side[1] is None else get_err(None, side[1])  # 1st argument unused
+
+
 def compare(results_dir, base: str, head: str, *, machine: str | None = None, factor: float = DEFAULT_FACTOR,
             env_names=None, conf=None) -> Comparison:
-    from asv_runner.statistics import get_err
 
     results_dir = Path(results_dir)
     if not results_dir.is_dir():
@@ -233,17 +246,13 @@ def compare(results_dir, base: str, head: str, *, machine: str | None = None, fa
         raise RopeBenchError(f"--factor must be >= 1 (got {factor})")
     machine = pick_machine(results_dir, machine)
     env_names = set(env_names or ())
-    full_b, side_b = load_side(results_dir, machine, resolve_commit(base, results_dir, machine, conf), env_names)
-    full_h, side_h = load_side(results_dir, machine, resolve_commit(head, results_dir, machine, conf), env_names)
-    for name, side in ((base, side_b), (head, side_h)):
-        if not side:
-            extra = f" in env {', '.join(sorted(env_names))}" if env_names else ""
-            raise RopeBenchError(f"no results for commit {name!r} on machine {machine!r}{extra}")
+    full_b, side_b = load_side(results_dir, machine, base, env_names, conf)
+    full_h, side_h = load_side(results_dir, machine, head, env_names, conf)
     benchmarks = load_benchmarks(results_dir)
     envs = sorted({k[2] for k in itertools.chain(side_b, side_h)})
     cmp = Comparison(base=full_b, head=full_h, machine=machine, envs=envs, factor=factor)
 
-    for key in sorted(set(side_b) | set(side_h), key=lambda k: (k[0], k[2], k[1])):
+    for key in sorted(set(side_b) | set(side_h)):  # (benchmark, parameters, env)
         name, combo, env = key
         b, h = side_b.get(key, MISSING), side_h.get(key, MISSING)
         status, note, insignificant = classify(b, h, factor)
@@ -252,17 +261,9 @@ def compare(results_dir, base: str, head: str, *, machine: str | None = None, fa
         params = ", ".join(f"{n}={v}" for n, v in zip(names, combo))
         bv = b[0] if b is not MISSING else MISSING
         hv = h[0] if h is not MISSING else MISSING
-        ratio = None
-        if isinstance(bv, float) and isinstance(hv, float) and not (_isnan(bv) or _isnan(hv)) and bv != 0:
-            ratio = hv / bv
-
-        def err(value, side):
-            if side is MISSING or side[1] is None or not isinstance(value, float) or _isnan(value):
-                return None
-            return get_err(value, side[1])
-
+        ratio = hv / bv if _number(bv) and _number(hv) and bv != 0 else None
         cmp.rows.append(Row(benchmark=name, params=params, env=env, status=status, base=bv, head=hv,
-                            base_err=err(bv, b), head_err=err(hv, h), unit=info.get("unit"), ratio=ratio,
+                            base_err=_err(b), head_err=_err(h), unit=info.get("unit"), ratio=ratio,
                             note=note, insignificant=insignificant))
     return cmp
 
@@ -316,7 +317,8 @@ def render_markdown(cmp: Comparison) -> str:
         "`~` marks a ratio beyond the factor that is not significant.",
         "",
     ]
-    order = {"regressed": lambda r: -(r.ratio or 0), "improved": lambda r: r.ratio or 0}
+    # Worst regression and best improvement first; no ratio there means a zero base or a fixed failure.
+    order = {"regressed": lambda r: -(r.ratio or math.inf), "improved": lambda r: r.ratio or 0}
     for status in STATUSES:
         rows = cmp.by_status(status)
         if not rows:
