@@ -139,7 +139,18 @@ def write(modules: dict) -> None:
                          f"{notes.get(key, 'TODO')}")
         if m["not_survived"]:
             lines.append("")
+    # A run cut short (or of some modules only) must not lose the notes of modules it has not re-counted yet.
+    shown = {key for m in modules.values() for key in m["not_survived"]}
+    kept = [f"- `{key}`{NOTE}{note}" for key, note in notes.items()
+            if key not in shown and module_of(key) not in modules and note != "TODO"]
+    if kept:
+        lines += ["## Notes kept for modules not in this report", ""] + kept
     md.write_text("\n".join(lines).rstrip() + "\n")
+
+
+def module_of(key: str) -> str:
+    """'ropebench.asvtools.merge.x_f__mutmut_3' -> 'ropebench/asvtools/merge.py'."""
+    return key.rpartition(".")[0].replace(".", "/") + ".py"
 
 
 def run(path: str, children: int) -> None:
