@@ -96,7 +96,7 @@ def old_notes(md: Path) -> dict:
     if md.is_file():
         for line in md.read_text().splitlines():
             m = re.match(r"- `([^`]+)`", line)
-            if m and NOTE in line:
+            if m and NOTE in line and line.rpartition(NOTE)[2] != "TODO":  # a TODO never hides a real note
                 notes[m.group(1)] = line.rpartition(NOTE)[2]
     return notes
 
@@ -142,7 +142,7 @@ def write(modules: dict) -> None:
     # A run cut short (or of some modules only) must not lose the notes of modules it has not re-counted yet.
     shown = {key for m in modules.values() for key in m["not_survived"]}
     kept = [f"- `{key}`{NOTE}{note}" for key, note in notes.items()
-            if key not in shown and module_of(key) not in modules and note != "TODO"]
+            if key not in shown and module_of(key) not in modules]
     if kept:
         lines += ["## Notes kept for modules not in this report", ""] + kept
     md.write_text("\n".join(lines).rstrip() + "\n")

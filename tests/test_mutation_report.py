@@ -31,6 +31,7 @@ def test_a_run_of_some_modules_keeps_the_notes_of_the_others(tmp_path, monkeypat
     (tmp_path / "docs").mkdir()
     (tmp_path / "docs" / "mutation.md").write_text(
         f"- `{REF}` (survived, x) — equivalent: the reference note\n"
+        f"- `{REF}` (survived, x) — TODO\n"  # a later run's placeholder for the same mutant
         f"- `{MERGE}` (survived, y) — ranks are only compared\n"
         f"- `{GONE}` (survived, z) — TODO\n")
     counts = {k: 0 for k in report.KEYS} | {"killed": 9, "survived": 1}
