@@ -230,10 +230,13 @@ def classify(b, h, factor: float) -> tuple[str, str, bool]:
 
 
 def _err(side) -> float | None:
-    """asv's spread of a value (half its interquartile range), where asv kept stats (not for track_)."""
+    """asv's spread of a measured value (half its interquartile range), where asv kept stats (not for track_).
+    A parameter that was not run (asv -b selected others of its benchmark) has a NaN value and ``{}`` stats."""
     from asv_runner.statistics import get_err
 
-    return None if side is MISSING or side[1] is None else get_err(None, side[1])  # 1st argument unused
+    if side is MISSING or not _number(side[0]) or side[1] is None:
+        return None
+    return get_err(side[0], side[1])
 
 
 def compare(results_dir, base: str, head: str, *, machine: str | None = None, factor: float = DEFAULT_FACTOR,

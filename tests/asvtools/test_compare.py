@@ -333,6 +333,28 @@ def test_a_track_benchmark_that_returns_an_int_has_its_ratio(recorded_results):
     assert (cmpmod.fmt_value(row.base, row.unit, row.base_err), row.head_err) == ("10 widgets", None)
 
 
+def test_a_parameter_that_was_not_run_reads_skipped(recorded_results):
+    """Bug caught (fixed): a result where asv ran only some parameters of a benchmark (`asv run -b` with a
+    regex over its points, as the e2e tests and `make demo` do) keeps a NaN value and empty stats for the
+    others; compare crashed on those with KeyError 'q_25' (an internal error, exit 3) instead of a table."""
+    results, h = recorded_results
+    path = result_file(results, h["slow"])
+    d = json.loads(path.read_text())
+    row = d["results"]["toy.Scaled.time_scaled"]
+    for i, column in enumerate(d["result_columns"]):
+        if column == "result":
+            row[i][1] = float("nan")  # asv's "not run / skipped"
+        elif column.startswith("stats_") or column == "samples":
+            row[i][1] = None
+    path.write_text(json.dumps(d))
+    cmp = cmpmod.compare(results, h["base"], h["slow"], factor=1.5)
+    rows = {r.params: r for r in cmp.rows if r.benchmark == "toy.Scaled.time_scaled"}
+    assert (rows["n=2"].status, rows["n=2"].note, rows["n=2"].head_err) == ("skipped", "skipped on head", None)
+    assert rows["n=1"].status == "regressed" and rows["n=1"].head_err is not None
+    assert "| `toy.Scaled.time_scaled` | n=2 | 6.00±0.07ms | skipped | n/a | skipped on head |" in \
+        cmpmod.render_markdown(cmp)
+
+
 def test_a_zero_base_has_no_ratio_and_its_regression_leads(recorded_results):
     """Bug caught: a division by a zero base, or a regression from 0 listed after the milder ones."""
     results, h = recorded_results
