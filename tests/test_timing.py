@@ -41,9 +41,8 @@ def test_a_timing_without_samples_has_no_quantiles():
     assert math.isnan(t.median_us) and math.isnan(t.p20_us) and math.isnan(t.p80_us)
 
 
-def test_cpu_timer_times_each_call(monkeypatch):
-    """Bug caught: the CPU timer dividing, summing or mixing up calls. A fake clock moves only inside the
-    calls, by 2 ms for the first set and 4 ms for the second: the samples alternate 2000, 4000 µs."""
+def _fake_wall_clock(monkeypatch):
+    """The CPU timer's wall clock, moved only by the calls: call(s) makes a call that takes s seconds."""
     now = [0.0]
 
     def call(seconds):
@@ -52,6 +51,13 @@ def test_cpu_timer_times_each_call(monkeypatch):
         return run
 
     monkeypatch.setitem(timing.CPU_CLOCKS, "wall", lambda: now[0])
+    return call
+
+
+def test_cpu_timer_times_each_call(monkeypatch):
+    """Bug caught: the CPU timer dividing, summing or mixing up calls. A fake clock moves only inside the
+    calls, by 2 ms for the first set and 4 ms for the second: the samples alternate 2000, 4000 µs."""
+    call = _fake_wall_clock(monkeypatch)
     t = timing.time_cpu([call(0.002), call(0.004)], samples=10, max_seconds=5)
     assert t.samples_us == pytest.approx([2000.0, 4000.0] * 5)
     assert (t.method, t.sets, t.cold_l2) == ("cpu", 2, False)
@@ -274,13 +280,6 @@ def test_cpu_timer_stops_once_its_time_box_is_spent(monkeypatch):
 def test_cpu_timer_goes_round_the_sets_in_order(monkeypatch):
     """Bug caught: the CPU timer going round the sets backwards or skipping some: with 3 sets of 1, 2 and
     3 ms the samples read 1, 2, 3, 1, 2, 3 ms."""
-    now = [0.0]
-
-    def call(seconds):
-        def run():
-            now[0] += seconds
-        return run
-
-    monkeypatch.setitem(timing.CPU_CLOCKS, "wall", lambda: now[0])
+    call = _fake_wall_clock(monkeypatch)
     t = timing.time_cpu([call(0.001), call(0.002), call(0.003)], samples=6, max_seconds=5)
     assert t.samples_us == pytest.approx([1000.0, 2000.0, 3000.0] * 2)
